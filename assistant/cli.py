@@ -1,0 +1,249 @@
+"""The ``journey`` command line. Every command takes ``--workspace`` and most take ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+from urllib.parse import urlparse
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.container import Container, build_container
+from assistant.settings import load_settings
+from knowledge.documents import SearchFilters, Visibility
+from knowledge.sync_state import SyncAlreadyRunning
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Journey Assistant: journey-aware answers from your own content.")
+out = Console()
+err = Console(stderr=True)
+
+Workspace = Annotated[
+    Optional[Path],
+    typer.Option("--workspace", "-w", help="Workspace directory (default ./.journey, env JOURNEY_WORKSPACE).", show_default=False),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class CliError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+@contextmanager
+def _container(workspace: Path | None) -> Iterator[Container]:
+    container = build_container(load_settings(workspace=workspace))
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A progress line on stderr (only on a terminal, so JSON on stdout stays clean)."""
+    with Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} docs"),
+        TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None, last="")
+
+        def advance(event: str, uri: str) -> None:
+            progress.update(task, advance=1, last=f"{event} {uri[-50:]}")
+
+        yield advance
+
+
+def _source_for_path(container: Container, target: str, source: str | None, visibility: Visibility) -> str:
+    """Register (or update) the source behind an ``ingest`` argument; returns its name."""
+    settings = container.settings
+    if urlparse(target).scheme in ("http", "https"):
+        name = source or urlparse(target).hostname or "web"
+        config: dict[str, Any] = {"start_url": target, "visibility": visibility, "max_bytes": settings.ingest.max_document_bytes}
+        kind = "web"
+    else:
+        path = Path(target).expanduser().resolve()
+        if not path.exists():
+            raise CliError(f"{target}: no such file or folder")
+        root, include = (path, ["**/*"]) if path.is_dir() else (path.parent, [path.name])
+        name = source or (path.name if path.is_dir() else path.parent.name)
+        existing = container.sync_state.get_source(name)
+        if existing is not None and source is None and existing.config.get("root") not in (None, str(root)):
+            raise CliError(f"a source called {name!r} already indexes {existing.config['root']}; pass --source NAME")
+        config = {"root": str(root), "include": include, "visibility": visibility, "max_bytes": settings.ingest.max_document_bytes}
+        kind = "files"
+    container.register_source(name, kind, config)
+    return name
+
+
+def _run_syncs(container: Container, names: list[str], as_json: bool) -> dict[str, Any]:
+    reports = []
+    for name in names:
+        with _progress(f"syncing {name}") as advance:
+            try:
+                report = container.sync(name, progress=advance)
+            except SyncAlreadyRunning as exc:
+                raise CliError(str(exc)) from exc
+        reports.append(report.to_dict())
+        if not as_json:
+            _print_report(reports[-1])
+    totals = {key: sum(r[key] for r in reports) for key in ("added", "updated", "deleted", "unchanged", "chunks", "embedded")}
+    return {
+        **totals,
+        "failed": [{"source": r["source"], **f} for r in reports for f in r["failed"]],
+        "seconds": round(sum(r["seconds"] for r in reports), 3),
+        "sources": reports,
+    }
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]{report['source']}[/]: {report['added']} added, {report['updated']} updated, "
+        f"{report['deleted']} deleted, {report['unchanged']} unchanged, {report['chunks']} chunks written, "
+        f"{len(report['failed'])} failed in {report['seconds']:.1f}s"
+    )
+    for failure in report["failed"]:
+        out.print(f"  [red]failed[/] {failure['uri']}: {failure['reason']}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs (a site or its sitemap.xml).")],
+    visibility: Annotated[Visibility, typer.Option(help="Who may see this content.")] = Visibility.PUBLIC,
+    source: Annotated[Optional[str], typer.Option(help="Source name (default: the folder's name or the host).")] = None,
+    workspace: Workspace = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Index content; re-running it only touches what changed."""
+    with _container(workspace) as container:
+        names = list(dict.fromkeys(_source_for_path(container, p, source, visibility) for p in paths))
+        summary = _run_syncs(container, names, as_json)
+    if as_json:
+        _print_json(summary)
+
+
+def _filters(visibility: Visibility | None, language: str | None, source: list[str] | None) -> SearchFilters:
+    return SearchFilters(
+        visibility=(visibility.value,) if visibility else None,
+        languages=(language,) if language else None,
+        sources=tuple(source) if source else None,
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="What to look for.")] = None,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=100, help="Number of hits.")] = 5,
+    visibility: Annotated[Optional[Visibility], typer.Option(help="Only content with this visibility.")] = None,
+    language: Annotated[Optional[str], typer.Option(help="Only content in this language (de, en, ...).")] = None,
+    source: Annotated[Optional[list[str]], typer.Option(help="Only these sources (repeatable).")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
+    queries: Annotated[Optional[Path], typer.Option(help="File with one query per line; prints one JSON line each.")] = None,
+    workspace: Workspace = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search the indexed content (hybrid dense + keyword retrieval)."""
+    if mode not in ("hybrid", "dense", "keyword"):
+        raise CliError(f"--mode must be hybrid, dense or keyword, not {mode!r}")
+    if (query is None) == (queries is None):
+        raise CliError("give either a QUERY or --queries FILE")
+    filters = _filters(visibility, language, source)
+    with _container(workspace) as container:
+        retriever = container.retriever
+        if queries is not None:
+            try:
+                lines = queries.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise CliError(f"cannot read {queries}: {exc}") from exc
+            for line in lines:
+                hits = retriever.search(line, k, filters, mode) if line.strip() else []  # type: ignore[arg-type]
+                _print_json([h.to_dict() for h in hits])
+            return
+        hits = retriever.search(query or "", k, filters, mode)  # type: ignore[arg-type]
+    if as_json:
+        _print_json([h.to_dict() for h in hits])
+        return
+    if not hits:
+        out.print("No results.")
+    for rank, hit in enumerate(hits, start=1):
+        where = f"{hit.title} > {hit.section}" if hit.section else hit.title
+        out.print(f"[bold]{rank}. {where}[/]  [dim]{hit.source}:{hit.uri} ({hit.language}, {hit.score:.4f})[/]")
+        snippet = " ".join(hit.text.split())
+        out.print(f"   {snippet[:300]}{'…' if len(snippet) > 300 else ''}\n", highlight=False)
+
+
+@app.command()
+def sources(workspace: Workspace = None, as_json: JsonFlag = False) -> None:
+    """List sources with their last sync, counts, errors and freshness."""
+    with _container(workspace) as container:
+        statuses = [s.to_dict() for s in container.sync_state.statuses()]
+    if as_json:
+        _print_json(statuses)
+        return
+    table = Table("source", "kind", "documents", "chunks", "last sync", "status", "failed", "where")
+    for s in statuses:
+        where = s["config"].get("root") or s["config"].get("start_url") or ""
+        table.add_row(s["name"], s["kind"], str(s["documents"]), str(s["chunks"]), (s["last_sync_at"] or "never")[:19],
+                      s["last_status"] or "-", str(s["failed_items"]), where)
+    out.print(table)
+
+
+@app.command()
+def sync(
+    name: Annotated[Optional[str], typer.Argument(help="Source to sync (default: all).")] = None,
+    workspace: Workspace = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-sync one source or all of them."""
+    with _container(workspace) as container:
+        known = [s.name for s in container.sync_state.statuses()]
+        if name is not None and name not in known:
+            raise CliError(f"no source called {name!r}; known: {', '.join(known) or 'none (run journey ingest first)'}")
+        summary = _run_syncs(container, [name] if name else known, as_json)
+    if as_json:
+        _print_json(summary)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Bind address (default from settings: 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default from settings: 8080).")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Start the HTTP API."""
+    import uvicorn
+
+    from assistant.api import create_app
+
+    settings = load_settings(workspace=workspace)
+    container = build_container(settings)
+    err.print(f"Journey Assistant on http://{host or settings.api.host}:{port or settings.api.port} (workspace {settings.workspace})")
+    uvicorn.run(create_app(container), host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except CliError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        raise SystemExit(130) from None
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise

@@ -1,0 +1,105 @@
+"""The composition root: settings in, wired stores, models and services out.
+
+The CLI and the HTTP API both start here; tests build it on a ``tmp_path`` workspace.
+Heavy parts (the embedding model, Chroma) are created on first use, so commands that do
+not need them (``journey sources``) start instantly.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from assistant.settings import Settings
+from connectors.registry import build_connector
+from connectors.runner import ProgressCallback, SyncReport, SyncRunner
+from knowledge.db import Database
+from knowledge.documents import Visibility
+from knowledge.embeddings import Embedder, create_embedder
+from knowledge.indexing import Indexer
+from knowledge.keyword_index import KeywordIndex, keyword_index_for
+from knowledge.retrieval import HybridRetriever
+from knowledge.sync_state import SyncState
+from knowledge.vectorstores import VectorIndex
+from knowledge.vectorstores.chroma import ChromaVectorIndex, collection_name
+
+
+class Container:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url, echo=settings.database.echo)
+        self.db.migrate()
+        self.sync_state = SyncState(self.db)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        options = self.settings.embedding
+        return create_embedder(
+            options.provider,
+            model=options.model,
+            batch_size=options.batch_size,
+            base_url=options.base_url,
+            api_key=options.api_key.get_secret_value() if options.api_key else None,
+            threads=options.threads,
+        )
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        store = self.settings.vector_store
+        name = collection_name(store.collection_prefix, self.embedder.name)
+        if store.mode == "server":
+            return ChromaVectorIndex.server(store.host, store.port, store.ssl, name)
+        return ChromaVectorIndex.embedded(self.settings.chroma_path, name)
+
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        return keyword_index_for(self.db.dialect)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        ingest = self.settings.ingest
+        return Indexer(
+            self.db,
+            self.vectors,
+            self.keywords,
+            self.embedder,
+            chunk_chars=ingest.chunk_chars,
+            overlap_chars=ingest.chunk_overlap_chars,
+        )
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        options = self.settings.retrieval
+        return HybridRetriever(
+            self.db,
+            self.vectors,
+            self.keywords,
+            self.embedder,
+            rrf_k=options.rrf_k,
+            candidates=options.candidates,
+            dense_weight=options.dense_weight,
+            keyword_weight=options.keyword_weight,
+            one_hit_per_document=options.one_hit_per_document,
+        )
+
+    def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
+        """Run the connector of a registered source into the indexes."""
+        row = self.sync_state.get_source(source)
+        if row is None:
+            raise KeyError(f"no source called {source!r}; see `journey sources`")
+        config, connector = build_connector(row.kind, row.config)
+        visibility = Visibility(getattr(config, "visibility", Visibility.PUBLIC))
+        runner = SyncRunner(self.sync_state, self.indexer, batch_chunks=self.settings.ingest.batch_chunks, progress=progress)
+        return runner.run(source, connector, visibility)
+
+    def register_source(self, name: str, kind: str, config: dict[str, Any]) -> None:
+        validated, _ = build_connector(kind, config)
+        self.sync_state.register_source(name, kind, validated.model_dump(mode="json"))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings)

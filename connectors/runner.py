@@ -1,0 +1,158 @@
+"""Runs a connector into the indexes: hash-diff, batched embedding, deletions, cursor.
+
+The cursor is saved only after every write of the run succeeded. A run that dies is
+resumed by running the sync again: documents already committed are unchanged by hash and
+skipped, the rest is redone, and vectors orphaned by the crash are reconciled away.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import Connector, LoadResult
+from knowledge.documents import ItemFailure, SourceDocument, Tombstone, Unchanged, Visibility
+from knowledge.indexing import Indexer, PreparedDocument
+from knowledge.loaders import LoaderError
+from knowledge.sync_state import SyncState
+
+ProgressCallback = Callable[[str, str], None]
+
+
+@dataclass
+class SyncReport:
+    source: str
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    complete: bool = False
+    resumed: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "failed": self.failed,
+            "warnings": self.warnings,
+            "complete": self.complete,
+            "resumed": self.resumed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        state: SyncState,
+        indexer: Indexer,
+        *,
+        batch_chunks: int = 256,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._state = state
+        self._indexer = indexer
+        self._batch_chunks = batch_chunks
+        self._progress = progress or (lambda _event, _uri: None)
+
+    def run(self, source: str, connector: Connector[Any], default_visibility: Visibility) -> SyncReport:
+        started = time.perf_counter()
+        report = SyncReport(source=source)
+        run_id, report.resumed = self._state.start_run(source)
+        try:
+            if report.resumed:
+                self._indexer.reconcile(source)
+            result = self._consume(source, connector, default_visibility, report)
+            report.complete = result.complete
+            self._state.save_cursor(source, result.cursor)
+        except BaseException as exc:
+            report.seconds = time.perf_counter() - started
+            self._state.finish_run(run_id, "failed", report.to_dict(), report.failed, error=str(exc) or type(exc).__name__)
+            raise
+        report.seconds = time.perf_counter() - started
+        self._state.finish_run(run_id, "succeeded", report.to_dict(), report.failed)
+        return report
+
+    def _consume(
+        self, source: str, connector: Connector[Any], visibility: Visibility, report: SyncReport
+    ) -> LoadResult[Any]:
+        known = self._indexer.known_documents(source)
+        seen: set[str] = set()
+        pending: list[PreparedDocument] = []
+        items = connector.load(self._state.load_cursor(source, connector.cursor_model), known)
+        while True:
+            try:
+                item = next(items)
+            except StopIteration as stop:
+                result: LoadResult[Any] = stop.value
+                break
+            seen.add(item.uri)
+            if isinstance(item, SourceDocument):
+                self._take_document(source, item, known, visibility, pending, report)
+                if sum(len(p.drafts) for p in pending) >= self._batch_chunks:
+                    self._flush(source, pending, report)
+            elif isinstance(item, Unchanged):
+                report.unchanged += 1
+                self._progress("unchanged", item.uri)
+            elif isinstance(item, Tombstone):
+                report.deleted += self._indexer.delete(source, [item.uri])
+                self._progress("deleted", item.uri)
+            elif isinstance(item, ItemFailure):
+                report.failed.append({"uri": item.uri, "reason": item.reason})
+                self._progress("failed", item.uri)
+        self._flush(source, pending, report)
+        if result.complete:
+            gone = sorted(set(known) - seen)
+            report.deleted += self._indexer.delete(source, gone)
+            for uri in gone:
+                self._progress("deleted", uri)
+        return result
+
+    def _take_document(
+        self,
+        source: str,
+        doc: SourceDocument,
+        known: dict[str, Any],
+        visibility: Visibility,
+        pending: list[PreparedDocument],
+        report: SyncReport,
+    ) -> None:
+        previous = known.get(doc.uri)
+        if previous is not None and previous.content_hash == doc.content_hash:
+            if (previous.fingerprint, previous.etag, previous.last_modified) != (doc.fingerprint, doc.etag, doc.last_modified):
+                self._indexer.touch(source, doc)
+            report.unchanged += 1
+            self._progress("unchanged", doc.uri)
+            return
+        try:
+            prepared = self._indexer.prepare(doc, visibility)
+        except LoaderError as exc:
+            report.failed.append({"uri": doc.uri, "reason": str(exc)})
+            self._progress("failed", doc.uri)
+            return
+        report.warnings.extend({"uri": doc.uri, "warning": w} for w in prepared.warnings)
+        pending.append(prepared)
+
+    def _flush(self, source: str, pending: list[PreparedDocument], report: SyncReport) -> None:
+        if not pending:
+            return
+        written = self._indexer.write(source, pending)
+        report.added += written.added
+        report.updated += written.updated
+        report.chunks += written.chunks
+        report.embedded += written.embedded
+        for prepared in pending:
+            self._progress("indexed", prepared.source.uri)
+        pending.clear()

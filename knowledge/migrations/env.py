@@ -1,0 +1,17 @@
+"""Alembic environment: migrations run on the connection the application hands in."""
+
+from alembic import context
+
+from knowledge.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when someone runs the alembic CLI directly
+    raise RuntimeError("run migrations through knowledge.db.Database.migrate()")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,142 @@
+"""Hybrid retrieval: dense (vector) and keyword rankings fused by reciprocal rank.
+
+Hits are always read back from the chunk table with the filters applied again in SQL, so
+the database decides what exists and who may see it: a stale vector left by a crash, or a
+vector whose metadata lags behind, can never surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from knowledge.db import Database
+from knowledge.documents import SearchFilters
+from knowledge.embeddings import Embedder
+from knowledge.keyword_index import KeywordIndex
+from knowledge.models import Chunk
+from knowledge.text_analysis import analyze_query
+from knowledge.vectorstores import VectorIndex
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    uri: str
+    title: str
+    section: str
+    score: float
+    text: str
+    language: str
+    source: str
+    visibility: str
+    chunk_id: str
+    document_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[tuple[Sequence[str], float]], k: int = 60
+) -> dict[str, float]:
+    """Sum of ``weight / (k + rank)`` over the rankings each id appears in (rank from 1)."""
+    scores: dict[str, float] = {}
+    for ids, weight in rankings:
+        for rank, item in enumerate(ids, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return scores
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        db: Database,
+        vectors: VectorIndex,
+        keywords: KeywordIndex,
+        embedder: Embedder,
+        *,
+        rrf_k: int = 60,
+        candidates: int = 50,
+        dense_weight: float = 1.0,
+        keyword_weight: float = 1.0,
+        one_hit_per_document: bool = True,
+    ) -> None:
+        self._db = db
+        self._vectors = vectors
+        self._keywords = keywords
+        self._embedder = embedder
+        self._rrf_k = rrf_k
+        self._candidates = candidates
+        self._weights = (dense_weight, keyword_weight)
+        self._one_per_document = one_hit_per_document
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[SearchHit]:
+        filters = filters or SearchFilters()
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        pool = max(self._candidates, k * 4)
+        rankings: list[tuple[list[str], float]] = []
+        if mode in ("hybrid", "dense"):
+            dense = self._vectors.query(self._embedder.embed_query(query), pool, filters)
+            rankings.append(([cid for cid, _ in dense], self._weights[0]))
+        with self._db.session() as session:
+            if mode in ("hybrid", "keyword"):
+                keyword = self._keywords.search(session, analyze_query(query), pool, filters)
+                rankings.append(([cid for cid, _ in keyword], self._weights[1]))
+            fused = reciprocal_rank_fusion(rankings, self._rrf_k)
+            rows = self._visible_chunks(session, list(fused), filters)
+        return self._best(rows, fused, k)
+
+    def _visible_chunks(self, session: Any, ids: list[str], filters: SearchFilters) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        statement = select(Chunk).where(Chunk.id.in_(ids))
+        if filters.visibility is not None:
+            statement = statement.where(Chunk.visibility.in_(filters.visibility))
+        if filters.sources is not None:
+            statement = statement.where(Chunk.source_name.in_(filters.sources))
+        if filters.languages is not None:
+            statement = statement.where(Chunk.language.in_(filters.languages))
+        if filters.account_ids is not None:
+            statement = statement.where(
+                Chunk.account_id.is_(None) | Chunk.account_id.in_(filters.account_ids)
+            )
+        return {row.id: row for row in session.scalars(statement)}
+
+    def _best(self, rows: dict[str, Chunk], fused: dict[str, float], k: int) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        seen_documents: set[str] = set()
+        for chunk_id in sorted(rows, key=lambda cid: fused[cid], reverse=True):
+            row = rows[chunk_id]
+            if self._one_per_document and row.document_id in seen_documents:
+                continue
+            seen_documents.add(row.document_id)
+            hits.append(
+                SearchHit(
+                    uri=row.uri,
+                    title=row.title,
+                    section=row.section,
+                    score=round(fused[chunk_id], 6),
+                    text=row.text,
+                    language=row.language,
+                    source=row.source_name,
+                    visibility=row.visibility,
+                    chunk_id=row.id,
+                    document_id=row.document_id,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
