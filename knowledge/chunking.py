@@ -43,14 +43,24 @@ def _pieces(text: str, max_chars: int) -> Iterator[str]:
 
 
 def _tail(pieces: list[str], overlap_chars: int) -> list[str]:
-    """The trailing pieces of a chunk that fit in the overlap budget."""
+    """The trailing text of a chunk that fits in the overlap budget: whole pieces, and
+    whole sentences of the piece that no longer fits."""
     tail: list[str] = []
     size = 0
     for piece in reversed(pieces):
-        if size + len(piece) > overlap_chars:
-            break
-        tail.insert(0, piece)
-        size += len(piece) + 2
+        if size + len(piece) <= overlap_chars:
+            tail.insert(0, piece)
+            size += len(piece) + 2
+            continue
+        sentences: list[str] = []
+        for sentence in reversed(_SENTENCE_END.split(piece)):
+            if size + len(sentence) > overlap_chars:
+                break
+            sentences.insert(0, sentence)
+            size += len(sentence) + 1
+        if sentences:
+            tail.insert(0, " ".join(sentences))
+        break
     return tail
 
 

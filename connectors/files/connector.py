@@ -35,6 +35,14 @@ class FilesCursor(Cursor):
     skipped_unsupported: int = 0
 
 
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def matches(relative: str, patterns: list[str]) -> bool:
     """Glob match where ``**/`` may also match nothing (``**/*.md`` matches ``a.md``)."""
     for pattern in patterns:
@@ -84,8 +92,7 @@ class FilesConnector(Connector[FilesCursor]):
         except OSError as exc:
             return ItemFailure(relative, f"unreadable: {exc.strerror or exc}")
         if stat.st_size > self.config.max_bytes:
-            limit = self.config.max_bytes / 1024 / 1024
-            return ItemFailure(relative, f"file too large ({stat.st_size / 1024 / 1024:.1f} MB > {limit:.0f} MB limit)")
+            return ItemFailure(relative, f"file too large ({human_size(stat.st_size)} > {human_size(self.config.max_bytes)} limit)")
         fingerprint = f"{stat.st_size}:{stat.st_mtime_ns}"
         if previous is not None and previous.fingerprint == fingerprint:
             return Unchanged(relative)

@@ -11,8 +11,8 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -87,18 +87,21 @@ class RateLimiter:
         self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
         self._clock = clock
         self._sleep = sleep
-        self._next_start: float | None = None
+        self._last_start: float | None = None
 
     def slow_down_to(self, seconds: float) -> None:
-        """Never go faster than one request per ``seconds`` (robots.txt Crawl-delay)."""
+        """Never go faster than one request per ``seconds`` (robots.txt Crawl-delay);
+        applies from the very next request on."""
         self.interval = max(self.interval, seconds)
 
     def wait(self) -> None:
         now = self._clock()
-        if self._next_start is not None and self._next_start > now:
-            self._sleep(self._next_start - now)
-            now = self._next_start
-        self._next_start = now + self.interval
+        if self._last_start is not None:
+            ready_at = self._last_start + self.interval
+            if ready_at > now:
+                self._sleep(ready_at - now)
+                now = ready_at
+        self._last_start = now
 
 
 class _RetryableStatus(Exception):

@@ -130,12 +130,15 @@ class _SiteSync:
         if 200 <= result.status < 300:
             text = result.content.decode("utf-8", errors="replace")
             self.robots = RobotsRules(text, self.config.user_agent)
-        # Any 4xx means there are no rules for us: everything is allowed.
+        # Any other answer (404, 403...) means there are no rules for us: all is allowed.
         if self.robots.crawl_delay:
             self.client.rate_limiter.slow_down_to(self.robots.crawl_delay)
         return None
 
     def _sync_listing(self) -> Generator[SyncItem, None, bool]:
+        """Use the sitemap when there is one (the start URL, robots.txt's ``Sitemap:``
+        lines, else /sitemap.xml), otherwise crawl. In auto mode a missing sitemap means
+        "crawl"; a sitemap that exists but fails is reported and makes the run partial."""
         explicit = is_sitemap_url(self.start_url)
         roots = self._sitemap_roots(explicit)
         if not roots:

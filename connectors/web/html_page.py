@@ -33,7 +33,7 @@ def read_html_page(
         root = lxml.html.document_fromstring(content)
     except (etree.ParserError, ValueError):
         # An empty or unparsable body has no links; the loader will report its content.
-        return HtmlPageSignals((), None, "noindex" in directives, "nofollow" in directives)
+        return header_only_signals(robots_header)
     base = _base_url(root, page_url)
     for meta in root.iter("meta"):
         name = (meta.get("name") or "").strip().lower()
@@ -42,6 +42,17 @@ def read_html_page(
     return HtmlPageSignals(
         links=_links(root, base),
         canonical=_canonical(root, base),
+        noindex=bool(directives & {"noindex", "none"}),
+        nofollow=bool(directives & {"nofollow", "none"}),
+    )
+
+
+def header_only_signals(robots_header: str) -> HtmlPageSignals:
+    """Signals for a non-HTML document (a PDF): only ``X-Robots-Tag`` can speak for it."""
+    directives = _directives(robots_header)
+    return HtmlPageSignals(
+        links=(),
+        canonical=None,
         noindex=bool(directives & {"noindex", "none"}),
         nofollow=bool(directives & {"nofollow", "none"}),
     )

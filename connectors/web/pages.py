@@ -16,14 +16,13 @@ from connectors.web.client import (
     parse_http_date,
 )
 from connectors.web.config import WebRunStats, WebSourceConfig
-from connectors.web.html_page import HtmlPageSignals, read_html_page
+from connectors.web.html_page import HtmlPageSignals, header_only_signals, read_html_page
 from connectors.web.robots import RobotsRules
 from connectors.web.urls import UrlScope, normalise_url
 from knowledge.documents import ItemFailure, SourceDocument, Tombstone, Unchanged
 
 HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PDF_MEDIA_TYPE = "application/pdf"
-_NO_SIGNALS = HtmlPageSignals(links=(), canonical=None, noindex=False, nofollow=False)
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ class PageVisitor:
             reason = f"redirected out of scope to {final_url}"
             return (yield from self._skip(url, reason, must_load))
         is_pdf = result.media_type == PDF_MEDIA_TYPE
-        signals = _NO_SIGNALS if is_pdf else self._signals(result, final_url)
+        signals = self._signals(result, final_url, is_pdf)
         canonical = signals.canonical
         document_uri = canonical if canonical and self._scope.admits(canonical) else final_url
         visit = PageVisit(
@@ -130,12 +129,12 @@ class PageVisitor:
             yield self._document(document_uri, final_url, result, lastmod, is_pdf)
         return visit
 
-    def _signals(self, result: FetchResult, final_url: str) -> HtmlPageSignals:
+    def _signals(self, result: FetchResult, final_url: str, is_pdf: bool) -> HtmlPageSignals:
+        robots_header = result.headers.get("X-Robots-Tag", "")
+        if is_pdf:
+            return header_only_signals(robots_header)
         return read_html_page(
-            result.content,
-            final_url,
-            robots_header=result.headers.get("X-Robots-Tag", ""),
-            robot_name=self._robot_name,
+            result.content, final_url, robots_header=robots_header, robot_name=self._robot_name
         )
 
     def _document(

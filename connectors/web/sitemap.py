@@ -104,17 +104,9 @@ def collect_sitemap_pages(
         if url in visited:
             continue
         visited.add(url)
-        try:
-            sitemap = parse_sitemap(fetch(url))
-        except SitemapMissing:
-            listing.failures.append(SitemapFailure(url, "sitemap not found", missing=True))
-            continue
-        except NotASitemap as exc:
-            listing.failures.append(SitemapFailure(url, str(exc), missing=True))
-            continue
-        except Exception as exc:  # WebFetchError or a decompression error
-            reason = getattr(exc, "reason", None) or f"unreadable sitemap: {exc}"
-            listing.failures.append(SitemapFailure(url, reason, missing=False))
+        sitemap = _read_sitemap(url, fetch)
+        if isinstance(sitemap, SitemapFailure):
+            listing.failures.append(sitemap)
             continue
         for entry in sitemap.pages:
             if on_site(entry.url) and entry.url not in listed:
@@ -129,6 +121,18 @@ def collect_sitemap_pages(
                 continue
             pending.append((child.url, depth + 1))
     return listing
+
+
+def _read_sitemap(url: str, fetch: Callable[[str], bytes]) -> SitemapFile | SitemapFailure:
+    try:
+        return parse_sitemap(fetch(url))
+    except SitemapMissing:
+        return SitemapFailure(url, "sitemap not found", missing=True)
+    except NotASitemap as exc:
+        return SitemapFailure(url, str(exc), missing=True)
+    except Exception as exc:  # a WebFetchError, or gzip data that will not inflate
+        reason = getattr(exc, "reason", None) or f"unreadable sitemap: {exc}"
+        return SitemapFailure(url, reason, missing=False)
 
 
 def _entries(root: etree._Element, item_name: str) -> tuple[SitemapEntry, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from docutils import nodes
@@ -24,6 +25,7 @@ _INVISIBLE = (
     nodes.meta,
     nodes.transition,
 )
+_SPACE_RUNS = re.compile(r"  +")
 _LITERAL = (nodes.literal_block, nodes.doctest_block, nodes.math_block)
 _LISTS = (nodes.bullet_list, nodes.enumerated_list)
 
@@ -100,7 +102,8 @@ def inline_text(node: nodes.Node) -> str:
     """Visible text of a paragraph-like element; source line breaks inside it become spaces."""
     parts: list[str] = []
     _collect_inline(node, parts)
-    return "".join(parts).replace("\n", " ")
+    # Dropped icons and substitutions leave double spaces behind.
+    return _SPACE_RUNS.sub(" ", "".join(parts).replace("\n", " "))
 
 
 def _collect_inline(node: nodes.Node, parts: list[str]) -> None:
@@ -130,4 +133,9 @@ def _substitution_text(reference: nodes.substitution_reference) -> str:
     if definition is None:
         normalized = document.substitution_names.get(nodes.fully_normalize_name(name))
         definition = document.substitution_defs.get(normalized) if normalized else None
-    return inline_text(definition) if definition is not None else ""
+    if definition is None:
+        return ""
+    parts: list[str] = []
+    for child in definition.children:
+        _collect_inline(child, parts)
+    return "".join(parts)

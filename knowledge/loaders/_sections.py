@@ -20,7 +20,8 @@ class _Run:
 
 
 class SectionBuilder:
-    """Collects headings and blocks in document order; ``build`` names the sections once the title is known."""
+    """Collects headings and blocks in document order; ``build`` names the sections once the
+    title is known."""
 
     def __init__(self) -> None:
         self._open_headings: list[tuple[int, str]] = []
@@ -56,4 +57,12 @@ class SectionBuilder:
             if not run.headings or run.headings[0][0] > TOP_LEVEL:
                 names = (title, *names)
             sections.append(Section(path=names, text=text))
+        if not sections:
+            # A snippet that is nothing but a heading (translated notes often are): the
+            # heading is the content.
+            sections = [
+                Section(path=tuple(name for _, name in run.headings), text=run.headings[-1][1])
+                for run in self._runs
+                if run.headings
+            ]
         return ParsedDocument(title=title, sections=sections, warnings=tuple(warnings))

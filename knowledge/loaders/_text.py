@@ -73,6 +73,8 @@ def _usable_codec(name: str | None) -> str | None:
         codec = codecs.lookup(name.strip().strip("\"'"))
     except LookupError:
         return None
+    if not getattr(codec, "_is_text_encoding", True):
+        return None  # "charset=base64" and the like name byte transforms, not text encodings
     # A page that declares UTF-8 but is not valid UTF-8 needs a guess, not the same failure again.
     return None if codec.name in ("utf-8", "utf-8-sig") else codec.name
 
@@ -80,11 +82,18 @@ def _usable_codec(name: str | None) -> str | None:
 def _guess_encoding(data: bytes) -> str:
     from charset_normalizer import from_bytes  # imported here: only legacy files pay its cost
 
-    best = from_bytes(data[:_DETECTION_BYTES]).best()
-    if best is None or best.encoding in ("utf_8", "ascii"):
-        # Undecodable as UTF-8 yet "detected" as UTF-8: Windows-1252 is the common real answer.
+    matches = list(from_bytes(data[:_DETECTION_BYTES]))
+    if not matches:
         return "cp1252"
-    return best.encoding
+    cleanest = min(match.percent_chaos for match in matches)
+    for match in matches:
+        # Short Western text decodes equally cleanly as cp1250, cp1252 and friends; Windows-1252
+        # is by far the most common of them, so it wins a tie.
+        if match.percent_chaos == cleanest and "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    best = matches[0].encoding
+    # Undecodable as UTF-8 yet "detected" as UTF-8: Windows-1252 is the usual real answer.
+    return "cp1252" if best in ("utf_8", "ascii") else best
 
 
 def clean_text(text: str) -> str:
@@ -112,7 +121,10 @@ def table_row_line(cells: list[str]) -> str:
 
 
 def fallback_title(doc: SourceDocument) -> str:
-    """The connector's title, else one made from the file name (``via-csv-import.rst`` -> "Via csv import")."""
+    """The connector's title, else one made from the file name.
+
+    ``via-csv-import.rst`` -> "Via csv import"; ``users/index.rst`` -> "Users".
+    """
     if doc.title and doc.title.strip():
         return clean_line(doc.title)
     return title_from_uri(doc.uri)

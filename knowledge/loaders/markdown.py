@@ -16,9 +16,10 @@ from ._sections import SectionBuilder
 from ._text import clean_line, decode_text, fallback_title, table_row_line
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_FRONT_MATTER_TITLE = re.compile(r"^title:[ \t]*(.+)$", re.MULTILINE)
+_FRONT_MATTER_LINE = re.compile(r"^([A-Za-z_][\w-]*):[ \t]*(.*)$", re.MULTILINE)
 _HTML_DROPPED = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _HTML_TAG = re.compile(r"<[^>]*>")
+_SPACE_RUNS = re.compile(r"  +")
 
 
 def load_markdown(doc: SourceDocument, charset: str | None = None) -> ParsedDocument:
@@ -26,29 +27,35 @@ def load_markdown(doc: SourceDocument, charset: str | None = None) -> ParsedDocu
     body, front_title = split_front_matter(text)
     builder = SectionBuilder()
     add_markdown(builder, body)
-    title = builder.first_top_heading or front_title or fallback_title(doc)
+    # A front-matter title is the author's explicit choice, so it beats the first heading.
+    title = front_title or builder.first_top_heading or fallback_title(doc)
     return builder.build(title, warnings)
 
 
 def split_front_matter(text: str) -> tuple[str, str | None]:
     """Removes a leading ``---`` YAML block; returns the rest and the block's ``title``, if any."""
-    match = _FRONT_MATTER.match(text.lstrip("\ufeff"))
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    match = _FRONT_MATTER.match(text)
     if not match:
         return text, None
-    return text.lstrip("\ufeff")[match.end() :], _front_matter_title(match.group(1))
+    fields = _front_matter_fields(match.group(1))
+    if fields is None:
+        # Two thematic breaks around a paragraph, not metadata: keep it as content.
+        return text, None
+    title = fields.get("title")
+    return text[match.end() :], (clean_line(str(title)) or None) if title is not None else None
 
 
-def _front_matter_title(block: str) -> str | None:
+def _front_matter_fields(block: str) -> dict | None:
     try:
         data = yaml.safe_load(block)
     except yaml.YAMLError:
-        # Front matter that is not valid YAML still usually has a readable "title:" line.
-        match = _FRONT_MATTER_TITLE.search(block)
-        data = {"title": match.group(1).strip("\"' ")} if match else None
-    title = data.get("title") if isinstance(data, dict) else None
-    if title is None:
-        return None
-    return clean_line(str(title)) or None
+        data = None
+    if isinstance(data, dict):
+        return data
+    # Front matter that is not valid YAML still usually has readable "key: value" lines.
+    lines = dict(_FRONT_MATTER_LINE.findall(block))
+    return {key: value.strip("\"' ") for key, value in lines.items()} or None
 
 
 @lru_cache(maxsize=1)
@@ -133,7 +140,8 @@ def inline_text(children: list[Token]) -> str:
             parts.append("\n")
         elif child.type == "html_inline" and child.content.lower().startswith("<br"):
             parts.append("\n")
-    return "".join(parts)
+    # Dropped images and inline HTML leave double spaces behind.
+    return _SPACE_RUNS.sub(" ", "".join(parts))
 
 
 def strip_html(fragment: str) -> str:

@@ -19,7 +19,6 @@ from docutils import frontend, nodes, utils
 from docutils.parsers import rst
 from docutils.parsers.rst import Directive, directives, roles, states
 
-
 from knowledge.documents import ParsedDocument, SourceDocument
 
 from ._rst_doctree import add_doctree
@@ -42,7 +41,8 @@ def load_rst(doc: SourceDocument, charset: str | None = None) -> ParsedDocument:
 @lru_cache(maxsize=1)
 def _base_settings():
     # Parsing directly (not through publish_doctree) skips building an option parser and running
-    # transforms for every file, which roughly halves the time for a Sphinx corpus.
+    # transforms for every file: about a quarter less time on the Zammad corpus. The settings
+    # are the ones publish_doctree would get as overrides.
     settings = frontend.get_default_settings(rst.Parser)
     settings.report_level = 5
     settings.halt_level = 5
@@ -52,6 +52,9 @@ def _base_settings():
     settings.pep_references = False
     settings.rfc_references = False
     settings.character_level_inline_markup = False
+    # docutils refuses a whole document over one line longer than 10,000 characters (a guard
+    # against pathological input); generated tables and pasted logs exceed that legitimately.
+    settings.line_length_limit = 200_000
     return settings
 
 
@@ -70,7 +73,12 @@ def _new_lenient_parser() -> rst.Parser:
 
 _TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]*)>\s*$", re.DOTALL)
 # Roles whose bare content is a target name rather than words a reader should see.
-_TARGET_ROLES = frozenset({"doc", "ref", "any", "numref", "download", "docs", "admin-docs", "user-docs"})
+_TARGET_ROLES = frozenset({"doc", "ref", "any", "numref", "download"})
+# Roles whose content is shown exactly as written, even when it looks like a path.
+_VERBATIM_ROLES = frozenset(
+    {"kbd", "file", "command", "program", "samp", "envvar", "option", "term", "abbr", "dfn",
+     "mailheader", "mimetype", "makevar", "regexp", "code", "math"}
+)  # fmt: skip
 
 
 def sphinx_role_text(role: str, text: str) -> str:
@@ -84,7 +92,10 @@ def sphinx_role_text(role: str, text: str) -> str:
         return target.replace("-->", ">")
     if name == "guilabel":
         return target.replace("&&", "\0").replace("&", "").replace("\0", "&")
-    if name in _TARGET_ROLES:
+    bare_path = target.startswith("/") and not re.search(r"\s", target)
+    if name in _TARGET_ROLES or (bare_path and name not in _VERBATIM_ROLES):
+        # Sphinx would show the target page's title, which only the whole project knows;
+        # "/manage/organizations/index" -> "Organizations" is the closest a single file gets.
         return title_from_uri(target.strip().rstrip("/"))
     # Python-domain roles: "~pkg.mod.func" shows as "func", "!name" as "name".
     if target.startswith("~"):
@@ -118,7 +129,8 @@ _DROPPED_DIRECTIVES = frozenset(
 _CODE_DIRECTIVES = frozenset(
     {"code", "code-block", "sourcecode", "mermaid", "graphviz", "digraph", "graph", "plantuml", "uml"}
 )
-# Directives whose argument is a condition or version, not text to show as written.
+# Unknown directives keep their argument as a first paragraph (a tab's label, a card's title)
+# unless it is a condition or a name; version notes read the way Sphinx renders them.
 _ARGUMENT_PREFIX = {
     "versionadded": "Added in version ",
     "versionchanged": "Changed in version ",
@@ -139,6 +151,8 @@ class _AnyOptions(dict):
 
 
 class _DroppedDirective(Directive):
+    """Accepts any argument, options and body, and produces nothing."""
+
     has_content = True
     optional_arguments = 1
     final_argument_whitespace = True
