@@ -21,8 +21,8 @@ from knowledge.documents import SearchFilters, Visibility
 from knowledge.sync_state import SyncAlreadyRunning
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Journey Assistant: journey-aware answers from your own content.")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Workspace = Annotated[
     Optional[Path],
@@ -240,10 +240,9 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         raise SystemExit(130) from None
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
+        # Usage errors (typer vendors its own click) know how to show themselves.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
         raise
