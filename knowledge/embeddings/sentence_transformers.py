@@ -38,7 +38,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise EmbeddingError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
         self.name = f"sentence-transformers/{model.removeprefix('packaged:')}"
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension() or 0)
         self._batch_size = batch_size
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
