@@ -8,7 +8,7 @@ vector whose metadata lags behind, can never surface.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -65,6 +65,7 @@ class HybridRetriever:
         dense_weight: float = 1.0,
         keyword_weight: float = 1.0,
         one_hit_per_document: bool = True,
+        balance_languages: tuple[str, ...] = (),
     ) -> None:
         self._db = db
         self._vectors = vectors
@@ -74,6 +75,7 @@ class HybridRetriever:
         self._candidates = candidates
         self._weights = (dense_weight, keyword_weight)
         self._one_per_document = one_hit_per_document
+        self._balance_languages = balance_languages
 
     def search(
         self,
@@ -89,8 +91,10 @@ class HybridRetriever:
         pool = max(self._candidates, k * 4)
         rankings: list[tuple[list[str], float]] = []
         if mode in ("hybrid", "dense"):
-            dense = self._vectors.query(self._embedder.embed_query(query), pool, filters)
-            rankings.append(([cid for cid, _ in dense], self._weights[0]))
+            vector = self._embedder.embed_query(query)
+            for dense_filters in self._dense_filters(filters):
+                dense = self._vectors.query(vector, pool, dense_filters)
+                rankings.append(([cid for cid, _ in dense], self._weights[0] / len(self._dense_filters(filters))))
         with self._db.session() as session:
             if mode in ("hybrid", "keyword"):
                 keyword = self._keywords.search(session, analyze_query(query), pool, filters)
@@ -98,6 +102,14 @@ class HybridRetriever:
             fused = reciprocal_rank_fusion(rankings, self._rrf_k)
             rows = self._visible_chunks(session, list(fused), filters)
         return self._best(rows, fused, k)
+
+    def _dense_filters(self, filters: SearchFilters) -> list[SearchFilters]:
+        """One dense ranking per balanced language, so that content in another language than
+        the query's (an English-only page for a German question) is not buried under
+        same-language matches: multilingual models favour the query's language."""
+        if not self._balance_languages or filters.languages is not None:
+            return [filters]
+        return [replace(filters, languages=(language,)) for language in self._balance_languages]
 
     def _visible_chunks(self, session: Any, ids: list[str], filters: SearchFilters) -> dict[str, Chunk]:
         if not ids:

@@ -99,7 +99,7 @@ def test_user_errors_are_one_line_not_tracebacks(tmp_path: Path) -> None:
 
 def test_sync_killed_with_sigkill_resumes_to_the_same_chunk_count(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    make_corpus(docs, 150)
+    make_corpus(docs, 70)
     small_batches = {"JOURNEY_INGEST__BATCH_CHUNKS": "16"}
     reference = json.loads(run("ingest", str(docs), "--json", workspace=tmp_path / "reference", env=small_batches).stdout)
 
@@ -125,7 +125,7 @@ def test_sync_killed_with_sigkill_resumes_to_the_same_chunk_count(tmp_path: Path
     assert 0 < partial < reference["chunks"]
 
     resumed = json.loads(run("ingest", str(docs), "--json", workspace=ws).stdout)
-    assert resumed["added"] + resumed["unchanged"] == 150
+    assert resumed["added"] + resumed["unchanged"] == 70
     assert chunk_count(ws) == reference["chunks"]
     sources = json.loads(run("sources", "--json", workspace=ws).stdout)
     assert sources[0]["chunks"] == reference["chunks"]
