@@ -7,6 +7,7 @@ not need them (``journey sources``) start instantly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -14,6 +15,7 @@ from assistant.settings import Settings
 from connectors.registry import build_connector
 from connectors.runner import ProgressCallback, SyncReport, SyncRunner
 from knowledge.db import Database
+from knowledge.dense import DenseIndex
 from knowledge.documents import Visibility
 from knowledge.embeddings import Embedder, create_embedder
 from knowledge.indexing import Indexer
@@ -46,8 +48,28 @@ class Container:
 
     @cached_property
     def vectors(self) -> VectorIndex:
+        return self._vector_index(collection_name(self.settings.vector_store.collection_prefix, self.embedder.name))
+
+    @cached_property
+    def specialists(self) -> dict[str, DenseIndex]:
+        """Language specialists (see ``knowledge.dense``), loaded on first use."""
         store = self.settings.vector_store
-        name = collection_name(store.collection_prefix, self.embedder.name)
+
+        def builder(language: str, model: str) -> Callable[[], tuple[Embedder, VectorIndex]]:
+            def build() -> tuple[Embedder, VectorIndex]:
+                embedder = create_embedder("sentence-transformers", model=model, batch_size=self.settings.embedding.batch_size)
+                name = collection_name(store.collection_prefix, f"{language}-{embedder.name}")
+                return embedder, self._vector_index(name)
+
+            return build
+
+        return {
+            language: DenseIndex(f"{language}={model}", builder(language, model))
+            for language, model in sorted(self.settings.embedding.specialists.items())
+        }
+
+    def _vector_index(self, name: str) -> VectorIndex:
+        store = self.settings.vector_store
         if store.mode == "server":
             return ChromaVectorIndex.server(store.host, store.port, store.ssl, name)
         return ChromaVectorIndex.embedded(self.settings.chroma_path, name)
@@ -66,6 +88,7 @@ class Container:
             self.embedder,
             chunk_chars=ingest.chunk_chars,
             overlap_chars=ingest.chunk_overlap_chars,
+            specialists=self.specialists,
         )
 
     @cached_property
@@ -81,6 +104,8 @@ class Container:
             dense_weight=options.dense_weight,
             keyword_weight=options.keyword_weight,
             one_hit_per_document=options.one_hit_per_document,
+            specialists=self.specialists,
+            specialist_weight=options.specialist_weight,
         )
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:

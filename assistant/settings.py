@@ -55,6 +55,12 @@ class EmbeddingSettings(BaseModel):
     base_url: str = Field(default="https://api.openai.com/v1", description="OpenAI-compatible base URL.")
     api_key: SecretStr | None = Field(default=None, description="API key for the OpenAI-compatible endpoint.")
     threads: int | None = Field(default=None, description="CPU threads for local models (default: all cores).")
+    specialists: dict[str, str] = Field(
+        default_factory=lambda: {"en": "packaged:all-MiniLM-L6-v2"},
+        description="Per-language sentence-transformers models whose dense ranking is added for "
+        "queries in that language; they embed only chunks in their language. `{}` disables. "
+        "The default was chosen by `python -m evals retrieval`.",
+    )
 
 
 class IngestSettings(BaseModel):
@@ -71,6 +77,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1, description="Candidates taken from each index before fusion.")
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword ranking in the fusion.")
+    specialist_weight: float = Field(default=1.0, ge=0, description="Weight of a language specialist's ranking.")
     one_hit_per_document: bool = Field(default=True, description="Return only the best chunk of each document.")
 
 

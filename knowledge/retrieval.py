@@ -7,16 +7,18 @@ vector whose metadata lags behind, can never surface.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import select
 
 from knowledge.db import Database
+from knowledge.dense import DenseIndex
 from knowledge.documents import SearchFilters
 from knowledge.embeddings import Embedder
 from knowledge.keyword_index import KeywordIndex
+from knowledge.language import detect_language
 from knowledge.models import Chunk
 from knowledge.text_analysis import analyze_query
 from knowledge.vectorstores import VectorIndex
@@ -66,6 +68,8 @@ class HybridRetriever:
         keyword_weight: float = 1.0,
         one_hit_per_document: bool = True,
         balance_languages: tuple[str, ...] = (),
+        specialists: Mapping[str, DenseIndex] | None = None,
+        specialist_weight: float = 1.0,
     ) -> None:
         self._db = db
         self._vectors = vectors
@@ -76,6 +80,8 @@ class HybridRetriever:
         self._weights = (dense_weight, keyword_weight)
         self._one_per_document = one_hit_per_document
         self._balance_languages = balance_languages
+        self._specialists = dict(specialists or {})
+        self._specialist_weight = specialist_weight
 
     def search(
         self,
@@ -95,6 +101,10 @@ class HybridRetriever:
             for dense_filters in self._dense_filters(filters):
                 dense = self._vectors.query(vector, pool, dense_filters)
                 rankings.append(([cid for cid, _ in dense], self._weights[0] / len(self._dense_filters(filters))))
+            specialist = self._specialist_for(query)
+            if specialist is not None:
+                dense = specialist.vectors.query(specialist.embedder.embed_query(query), pool, filters)
+                rankings.append(([cid for cid, _ in dense], self._specialist_weight))
         with self._db.session() as session:
             if mode in ("hybrid", "keyword"):
                 keyword = self._keywords.search(session, analyze_query(query), pool, filters)
@@ -102,6 +112,11 @@ class HybridRetriever:
             fused = reciprocal_rank_fusion(rankings, self._rrf_k)
             rows = self._visible_chunks(session, list(fused), filters)
         return self._best(rows, fused, k)
+
+    def _specialist_for(self, query: str) -> DenseIndex | None:
+        if not self._specialists:
+            return None
+        return self._specialists.get(detect_language(query, min_chars=1))
 
     def _dense_filters(self, filters: SearchFilters) -> list[SearchFilters]:
         """One dense ranking per balanced language, so that content in another language than
