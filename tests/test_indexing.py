@@ -182,3 +182,40 @@ def test_orphaned_vectors_of_an_interrupted_run_are_reconciled(container: Contai
     report = ingest(container, root)
     assert report["resumed"] is True
     assert container.vectors.count() == first["chunks"]
+
+
+def test_english_specialist_holds_only_english_chunks_and_follows_deletes(container: Container, tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    write_pages(root, PAGES)
+    ingest(container, root)
+    specialist = container.specialists["en"]
+    with container.db.session() as session:
+        from sqlalchemy import func, select
+
+        from knowledge.models import Chunk
+
+        english = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.language == "en"))
+        german = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.language == "de"))
+    assert english and german
+    assert specialist.vectors.count() == english
+    hits = container.retriever.search("How much memory does the installation need?", k=1)
+    assert hits[0].uri == "guide/install.md"
+    (root / "guide/install.md").unlink()
+    ingest(container, root)
+    assert specialist.vectors.count() < english
+    assert "guide/install.md" not in {h.uri for h in container.retriever.search("memory requirements", k=10)}
+
+
+def test_changing_the_embedding_setup_reembeds_everything(tmp_path: Path, embedder: object) -> None:
+    root = tmp_path / "docs"
+    write_pages(root, PAGES)
+    first = Container(Settings(workspace=tmp_path / "ws", embedding={"specialists": {}}))
+    first.__dict__["embedder"] = embedder
+    assert ingest(first, root)["embedded"] > 0
+    first.close()
+    second = Container(Settings(workspace=tmp_path / "ws"))  # now with the English specialist
+    second.__dict__["embedder"] = embedder
+    report = ingest(second, root)
+    assert report["updated"] == 4 and report["embedded"] == report["chunks"]
+    assert second.specialists["en"].vectors.count() > 0
+    second.close()
