@@ -106,6 +106,8 @@ class Container:
             one_hit_per_document=options.one_hit_per_document,
             specialists=self.specialists,
             specialist_weight=options.specialist_weight,
+            cross_languages=tuple(options.cross_languages),
+            cross_language_weight=options.cross_language_weight,
         )
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:

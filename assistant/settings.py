@@ -78,6 +78,12 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense ranking in the fusion.")
     keyword_weight: float = Field(default=1.0, ge=0, description="Weight of the keyword ranking in the fusion.")
     specialist_weight: float = Field(default=1.0, ge=0, description="Weight of a language specialist's ranking.")
+    cross_languages: list[str] = Field(
+        default_factory=lambda: ["de", "en"],
+        description="Languages between which a query also gets a dense ranking restricted to the other "
+        "language(s), so pages that exist only in another language are not buried.",
+    )
+    cross_language_weight: float = Field(default=1.0, ge=0, description="Weight of those rankings (0 disables).")
     one_hit_per_document: bool = Field(default=True, description="Return only the best chunk of each document.")
 
 

@@ -106,7 +106,7 @@ def run(questions_path: Path, models: list[str], docs: Path) -> dict[str, Any]:
     from rich.table import Table
 
     questions = load_questions(questions_path)
-    console = Console()
+    console = Console(width=140)
     report: dict[str, Any] = {"questions": str(questions_path), "n": len(questions), "models": {}}
     table = Table("model", "mode", "kind", "n", "recall@1", "recall@5", "MRR@10", "nDCG@10")
     for model in models:

@@ -67,7 +67,8 @@ class HybridRetriever:
         dense_weight: float = 1.0,
         keyword_weight: float = 1.0,
         one_hit_per_document: bool = True,
-        balance_languages: tuple[str, ...] = (),
+        cross_languages: tuple[str, ...] = (),
+        cross_language_weight: float = 0.0,
         specialists: Mapping[str, DenseIndex] | None = None,
         specialist_weight: float = 1.0,
     ) -> None:
@@ -79,7 +80,8 @@ class HybridRetriever:
         self._candidates = candidates
         self._weights = (dense_weight, keyword_weight)
         self._one_per_document = one_hit_per_document
-        self._balance_languages = balance_languages
+        self._cross_languages = cross_languages
+        self._cross_language_weight = cross_language_weight
         self._specialists = dict(specialists or {})
         self._specialist_weight = specialist_weight
 
@@ -98,10 +100,13 @@ class HybridRetriever:
         rankings: list[tuple[list[str], float]] = []
         if mode in ("hybrid", "dense"):
             vector = self._embedder.embed_query(query)
-            for dense_filters in self._dense_filters(filters):
-                dense = self._vectors.query(vector, pool, dense_filters)
-                rankings.append(([cid for cid, _ in dense], self._weights[0] / len(self._dense_filters(filters))))
-            specialist = self._specialist_for(query)
+            dense = self._vectors.query(vector, pool, filters)
+            rankings.append(([cid for cid, _ in dense], self._weights[0]))
+            language = detect_language(query, min_chars=1)
+            for other in self._other_languages(language, filters):
+                dense = self._vectors.query(vector, pool, other)
+                rankings.append(([cid for cid, _ in dense], self._cross_language_weight))
+            specialist = self._specialists.get(language)
             if specialist is not None:
                 dense = specialist.vectors.query(specialist.embedder.embed_query(query), pool, filters)
                 rankings.append(([cid for cid, _ in dense], self._specialist_weight))
@@ -113,18 +118,14 @@ class HybridRetriever:
             rows = self._visible_chunks(session, list(fused), filters)
         return self._best(rows, fused, k)
 
-    def _specialist_for(self, query: str) -> DenseIndex | None:
-        if not self._specialists:
-            return None
-        return self._specialists.get(detect_language(query, min_chars=1))
-
-    def _dense_filters(self, filters: SearchFilters) -> list[SearchFilters]:
-        """One dense ranking per balanced language, so that content in another language than
-        the query's (an English-only page for a German question) is not buried under
-        same-language matches: multilingual models favour the query's language."""
-        if not self._balance_languages or filters.languages is not None:
-            return [filters]
-        return [replace(filters, languages=(language,)) for language in self._balance_languages]
+    def _other_languages(self, language: str, filters: SearchFilters) -> list[SearchFilters]:
+        """Extra dense rankings restricted to each language other than the query's, so that
+        content only written in another language (an English-only page for a German
+        question) is not buried under same-language matches: multilingual models favour
+        the query's language."""
+        if self._cross_language_weight <= 0 or filters.languages is not None or language not in self._cross_languages:
+            return []
+        return [replace(filters, languages=(other,)) for other in self._cross_languages if other != language]
 
     def _visible_chunks(self, session: Any, ids: list[str], filters: SearchFilters) -> dict[str, Chunk]:
         if not ids:

@@ -219,3 +219,18 @@ def test_changing_the_embedding_setup_reembeds_everything(tmp_path: Path, embedd
     assert report["updated"] == 4 and report["embedded"] == report["chunks"]
     assert second.specialists["en"].vectors.count() > 0
     second.close()
+
+
+def test_german_question_finds_a_page_that_exists_only_in_english(container: Container, tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    write_pages(root, {
+        "de/benutzer.md": "# Benutzer\n\nAdministratoren laden Agenten per E-Mail ein und vergeben Rollen.\n",
+        "de/gruppen.md": "# Gruppen\n\nGruppen bündeln Agenten. Jedes Ticket gehört zu genau einer Gruppe.\n",
+        "de/einstellungen.md": "# Einstellungen\n\nAdministratoren ändern hier Einstellungen des Systems, etwa Sprache und Zeitzone.\n",
+        "de/sicherheit.md": "# Sicherheit\n\nPasswortrichtlinien und Zwei-Faktor-Anmeldung schützen die Konten der Administratoren.\n",
+        "en/audit-log.md": "# Audit log\n\nThe audit log records which administrator changed which setting and when, "
+        "with the old and the new value. Entries are kept for twelve months.\n",
+    })
+    ingest(container, root)
+    hits = container.retriever.search("Kann ich nachvollziehen, welcher Admin wann eine Einstellung geändert hat?", k=3)
+    assert "en/audit-log.md" in [h.uri for h in hits]
