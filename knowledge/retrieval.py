@@ -54,6 +54,10 @@ def reciprocal_rank_fusion(
     return scores
 
 
+def _ids(results: list[tuple[str, float]]) -> list[str]:
+    return [chunk_id for chunk_id, _score in results]
+
+
 class HybridRetriever:
     def __init__(
         self,
@@ -97,19 +101,7 @@ class HybridRetriever:
         if not query or k <= 0:
             return []
         pool = max(self._candidates, k * 4)
-        rankings: list[tuple[list[str], float]] = []
-        if mode in ("hybrid", "dense"):
-            vector = self._embedder.embed_query(query)
-            dense = self._vectors.query(vector, pool, filters)
-            rankings.append(([cid for cid, _ in dense], self._weights[0]))
-            language = detect_language(query, min_chars=1)
-            for other in self._other_languages(language, filters):
-                dense = self._vectors.query(vector, pool, other)
-                rankings.append(([cid for cid, _ in dense], self._cross_language_weight))
-            specialist = self._specialists.get(language)
-            if specialist is not None:
-                dense = specialist.vectors.query(specialist.embedder.embed_query(query), pool, filters)
-                rankings.append(([cid for cid, _ in dense], self._specialist_weight))
+        rankings = self._dense_rankings(query, pool, filters) if mode in ("hybrid", "dense") else []
         with self._db.session() as session:
             if mode in ("hybrid", "keyword"):
                 keyword = self._keywords.search(session, analyze_query(query), pool, filters)
@@ -117,6 +109,20 @@ class HybridRetriever:
             fused = reciprocal_rank_fusion(rankings, self._rrf_k)
             rows = self._visible_chunks(session, list(fused), filters)
         return self._best(rows, fused, k)
+
+    def _dense_rankings(self, query: str, pool: int, filters: SearchFilters) -> list[tuple[list[str], float]]:
+        """The multilingual ranking, one per other language, and the query language's
+        specialist ranking, each with its fusion weight."""
+        vector = self._embedder.embed_query(query)
+        language = detect_language(query, min_chars=1)
+        rankings = [(_ids(self._vectors.query(vector, pool, filters)), self._weights[0])]
+        for other in self._other_languages(language, filters):
+            rankings.append((_ids(self._vectors.query(vector, pool, other)), self._cross_language_weight))
+        specialist = self._specialists.get(language)
+        if specialist is not None:
+            specialist_vector = specialist.embedder.embed_query(query)
+            rankings.append((_ids(specialist.vectors.query(specialist_vector, pool, filters)), self._specialist_weight))
+        return rankings
 
     def _other_languages(self, language: str, filters: SearchFilters) -> list[SearchFilters]:
         """Extra dense rankings restricted to each language other than the query's, so that
