@@ -17,6 +17,7 @@ from rich.table import Table
 
 from assistant.container import Container, build_container
 from assistant.settings import load_settings
+from connectors.files.connector import DEFAULT_EXCLUDES
 from knowledge.documents import SearchFilters, Visibility
 from knowledge.sync_state import SyncAlreadyRunning
 
@@ -64,26 +65,41 @@ def _progress(label: str) -> Iterator[Any]:
         yield advance
 
 
-def _source_for_path(container: Container, target: str, source: str | None, visibility: Visibility) -> str:
+def _source_for_path(
+    container: Container,
+    target: str,
+    source: str | None,
+    visibility: Visibility,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> str:
     """Register (or update) the source behind an ``ingest`` argument; returns its name."""
-    settings = container.settings
+    config: dict[str, Any] = {"visibility": visibility, "max_bytes": container.settings.ingest.max_document_bytes}
     if urlparse(target).scheme in ("http", "https"):
         name = source or urlparse(target).hostname or "web"
-        config: dict[str, Any] = {"start_url": target, "visibility": visibility, "max_bytes": settings.ingest.max_document_bytes}
-        kind = "web"
-    else:
-        path = Path(target).expanduser().resolve()
-        if not path.exists():
-            raise CliError(f"{target}: no such file or folder")
-        root, include = (path, ["**/*"]) if path.is_dir() else (path.parent, [path.name])
-        name = source or (path.name if path.is_dir() else path.parent.name)
-        existing = container.sync_state.get_source(name)
-        if existing is not None and source is None and existing.config.get("root") not in (None, str(root)):
-            raise CliError(f"a source called {name!r} already indexes {existing.config['root']}; pass --source NAME")
-        config = {"root": str(root), "include": include, "visibility": visibility, "max_bytes": settings.ingest.max_document_bytes}
-        kind = "files"
-    container.register_source(name, kind, config)
+        config |= {"start_url": target} | {k: v for k, v in (("include", include), ("exclude", exclude)) if v}
+        _register(container, name, "web", config)
+        return name
+    path = Path(target).expanduser().resolve()
+    if not path.exists():
+        raise CliError(f"{target}: no such file or folder")
+    root, include = (path, include or ["**/*"]) if path.is_dir() else (path.parent, [path.name])
+    name = source or root.name
+    existing = container.sync_state.get_source(name)
+    if existing is not None and source is None and existing.config.get("root") not in (None, str(root)):
+        raise CliError(f"a source called {name!r} already indexes {existing.config['root']}; pass --source NAME")
+    config |= {"root": str(root), "include": include}
+    if exclude:
+        config["exclude"] = [*DEFAULT_EXCLUDES, *exclude]
+    _register(container, name, "files", config)
     return name
+
+
+def _register(container: Container, name: str, kind: str, config: dict[str, Any]) -> None:
+    try:
+        container.register_source(name, kind, config)
+    except ValueError as exc:  # pydantic's ValidationError included
+        raise CliError(f"source {name!r}: {exc}") from exc
 
 
 def _run_syncs(container: Container, names: list[str], as_json: bool) -> dict[str, Any]:
@@ -121,12 +137,14 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Folders, files or http(s) URLs (a site or its sitemap.xml).")],
     visibility: Annotated[Visibility, typer.Option(help="Who may see this content.")] = Visibility.PUBLIC,
     source: Annotated[Optional[str], typer.Option(help="Source name (default: the folder's name or the host).")] = None,
+    include: Annotated[Optional[list[str]], typer.Option(help="Only files (or URL paths) matching this glob; repeatable.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip files (or URL paths) matching this glob; repeatable.")] = None,
     workspace: Workspace = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Index content; re-running it only touches what changed."""
     with _container(workspace) as container:
-        names = list(dict.fromkeys(_source_for_path(container, p, source, visibility) for p in paths))
+        names = list(dict.fromkeys(_source_for_path(container, p, source, visibility, include, exclude) for p in paths))
         summary = _run_syncs(container, names, as_json)
     if as_json:
         _print_json(summary)

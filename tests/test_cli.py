@@ -176,3 +176,19 @@ def test_serve_answers_health_and_search_over_http(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_include_and_exclude_globs(tmp_path: Path) -> None:
+    docs, ws = tmp_path / "docs", tmp_path / "ws"
+    make_corpus(docs, 14)  # pages spread over section0..section6
+    report = json.loads(run("ingest", str(docs), "--exclude", "section1/**", "--exclude", "**/page00*.md", "--json", workspace=ws).stdout)
+    indexed = {h["uri"] for h in json.loads(run("search", "ticket", "--k", "50", "--json", workspace=ws).stdout)}
+    assert report["added"] == 4  # page010..page013: page000-009 match the second glob, section1 has none of those
+    assert not any(uri.startswith("section1/") or "/page00" in uri for uri in indexed)
+    only = json.loads(run("ingest", str(docs), "--source", "only", "--include", "section2/*.md", "--json", workspace=ws).stdout)
+    assert only["added"] == 2
+
+
+def test_invalid_source_definitions_are_reported(tmp_path: Path) -> None:
+    bad = run("ingest", "http://", workspace=tmp_path / "ws", check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "source" in bad.stderr
