@@ -43,15 +43,29 @@ class SearchHit:
         return asdict(self)
 
 
-def reciprocal_rank_fusion(
-    rankings: Sequence[tuple[Sequence[str], float]], k: int = 60
-) -> dict[str, float]:
-    """Sum of ``weight / (k + rank)`` over the rankings each id appears in (rank from 1)."""
-    scores: dict[str, float] = {}
-    for ids, weight in rankings:
-        for rank, item in enumerate(ids, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return scores
+def reciprocal_rank_fusion(rankings: Sequence[Ranking], k: int = 60) -> dict[str, float]:
+    """Sum over groups of ``weight / (k + rank)`` (rank from 1). Within one group an item
+    counts once, with its best contribution: the cross-language rankings re-rank the same
+    vectors, and a page must not score twice for being found by both."""
+    per_group: dict[str, dict[str, float]] = {}
+    for ranking in rankings:
+        scores = per_group.setdefault(ranking.group, {})
+        for rank, item in enumerate(ranking.ids, start=1):
+            scores[item] = max(scores.get(item, 0.0), ranking.weight / (k + rank))
+    fused: dict[str, float] = {}
+    for scores in per_group.values():
+        for item, score in scores.items():
+            fused[item] = fused.get(item, 0.0) + score
+    return fused
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One ranked list of chunk ids with its fusion weight and group."""
+
+    ids: list[str]
+    weight: float
+    group: str
 
 
 def _ids(results: list[tuple[str, float]]) -> list[str]:
@@ -105,23 +119,24 @@ class HybridRetriever:
         with self._db.session() as session:
             if mode in ("hybrid", "keyword"):
                 keyword = self._keywords.search(session, analyze_query(query), pool, filters)
-                rankings.append(([cid for cid, _ in keyword], self._weights[1]))
+                rankings.append(Ranking(_ids(keyword), self._weights[1], "keyword"))
             fused = reciprocal_rank_fusion(rankings, self._rrf_k)
             rows = self._visible_chunks(session, list(fused), filters)
         return self._best(rows, fused, k)
 
-    def _dense_rankings(self, query: str, pool: int, filters: SearchFilters) -> list[tuple[list[str], float]]:
+    def _dense_rankings(self, query: str, pool: int, filters: SearchFilters) -> list[Ranking]:
         """The multilingual ranking, one per other language, and the query language's
         specialist ranking, each with its fusion weight."""
         vector = self._embedder.embed_query(query)
         language = detect_language(query, min_chars=1)
-        rankings = [(_ids(self._vectors.query(vector, pool, filters)), self._weights[0])]
+        rankings = [Ranking(_ids(self._vectors.query(vector, pool, filters)), self._weights[0], "dense")]
         for other in self._other_languages(language, filters):
-            rankings.append((_ids(self._vectors.query(vector, pool, other)), self._cross_language_weight))
+            rankings.append(Ranking(_ids(self._vectors.query(vector, pool, other)), self._cross_language_weight, "dense"))
         specialist = self._specialists.get(language)
         if specialist is not None:
             specialist_vector = specialist.embedder.embed_query(query)
-            rankings.append((_ids(specialist.vectors.query(specialist_vector, pool, filters)), self._specialist_weight))
+            ids = _ids(specialist.vectors.query(specialist_vector, pool, filters))
+            rankings.append(Ranking(ids, self._specialist_weight, f"specialist-{language}"))
         return rankings
 
     def _other_languages(self, language: str, filters: SearchFilters) -> list[SearchFilters]:

@@ -51,3 +51,15 @@ def test_analysis_stems_per_language_and_drops_stop_words() -> None:
     terms = analyze_query("Wie importiere ich Benutzer?")
     assert "benutz" in terms and "user" not in terms and "wie" not in terms
     assert analyze_query("") == []
+
+
+def test_reciprocal_rank_fusion_counts_an_item_once_per_group() -> None:
+    from knowledge.retrieval import Ranking, reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion(
+        [Ranking(["a", "b"], 1.0, "dense"), Ranking(["b", "c"], 1.0, "dense"), Ranking(["c", "a"], 0.5, "keyword")], k=10
+    )
+    assert fused["a"] == 1 / 11 + 0.5 / 12
+    assert fused["b"] == 1 / 11  # best of its two dense ranks, not their sum
+    assert fused["c"] == 1 / 12 + 0.5 / 11
+    assert reciprocal_rank_fusion([]) == {}
