@@ -22,7 +22,8 @@ from knowledge.documents import SearchFilters, Visibility
 from knowledge.sync_state import SyncAlreadyRunning
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Journey Assistant: journey-aware answers from your own content.")
-out = Console(soft_wrap=True)
+# Piped output is not cut at 80 columns: tables and paths stay whole for the next tool.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 Workspace = Annotated[
