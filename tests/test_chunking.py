@@ -63,3 +63,11 @@ def test_reciprocal_rank_fusion_counts_an_item_once_per_group() -> None:
     assert fused["b"] == 1 / 11  # best of its two dense ranks, not their sum
     assert fused["c"] == 1 / 12 + 0.5 / 11
     assert reciprocal_rank_fusion([]) == {}
+
+
+def test_connector_globs() -> None:
+    from connectors.globs import matches
+
+    assert matches("a.md", ["**/*.md"]) and matches("docs/a.md", ["**/*.md"])
+    assert matches("/docs/page", ["/docs/*"]) and not matches("/blog/page", ["/docs/*"])
+    assert not matches("a.rst", ["**/*.md"]) and not matches("a.md", [])

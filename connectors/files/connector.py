@@ -6,7 +6,6 @@ folder moved elsewhere keeps its index.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from connectors.base import Connector, Cursor, KnownDocument, LoadResult, SyncItem
+from connectors.globs import matches
 from knowledge.documents import ItemFailure, SourceDocument, Unchanged, Visibility
 from knowledge.loaders import SUPPORTED_EXTENSIONS, media_type_for
 
@@ -41,16 +41,6 @@ def human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
-
-
-def matches(relative: str, patterns: list[str]) -> bool:
-    """Glob match where ``**/`` may also match nothing (``**/*.md`` matches ``a.md``)."""
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(relative, pattern):
-            return True
-        if pattern.startswith("**/") and fnmatch.fnmatchcase(relative, pattern[3:]):
-            return True
-    return False
 
 
 class FilesConnector(Connector[FilesCursor]):

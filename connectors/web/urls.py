@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from urllib.parse import urlsplit, urlunsplit
+
+from connectors.globs import matches
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -98,6 +99,6 @@ class UrlScope:
         if not self.contains(url):
             return False
         path = urlsplit(url).path or "/"
-        if self.include and not any(fnmatchcase(path, p) for p in self.include):
+        if self.include and not matches(path, self.include):
             return False
-        return not any(fnmatchcase(path, p) for p in self.exclude)
+        return not matches(path, self.exclude)
