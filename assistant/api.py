@@ -38,11 +38,7 @@ def create_app(container: Container) -> FastAPI:
         language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
         source: Annotated[list[str] | None, Query()] = None,
     ) -> list[dict[str, Any]]:
-        filters = SearchFilters(
-            visibility=(visibility.value,) if visibility else None,
-            languages=(language,) if language else None,
-            sources=tuple(source) if source else None,
-        )
+        filters = SearchFilters.of(visibility.value if visibility else None, language, source)
         retriever = _container(request).retriever
         hits = await run_in_threadpool(retriever.search, q, k, filters)
         return [hit.to_dict() for hit in hits]

@@ -151,14 +151,6 @@ def ingest(
         _print_json(summary)
 
 
-def _filters(visibility: Visibility | None, language: str | None, source: list[str] | None) -> SearchFilters:
-    return SearchFilters(
-        visibility=(visibility.value,) if visibility else None,
-        languages=(language,) if language else None,
-        sources=tuple(source) if source else None,
-    )
-
-
 @app.command()
 def search(
     query: Annotated[Optional[str], typer.Argument(help="What to look for.")] = None,
@@ -176,7 +168,7 @@ def search(
         raise CliError(f"--mode must be hybrid, dense or keyword, not {mode!r}")
     if (query is None) == (queries is None):
         raise CliError("give either a QUERY or --queries FILE")
-    filters = _filters(visibility, language, source)
+    filters = SearchFilters.of(visibility.value if visibility else None, language, source)
     with _container(workspace) as container:
         retriever = container.retriever
         if queries is not None:

@@ -128,3 +128,14 @@ class SearchFilters:
     sources: tuple[str, ...] | None = None
     languages: tuple[str, ...] | None = None
     account_ids: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls, visibility: str | None = None, language: str | None = None, sources: list[str] | None = None
+    ) -> SearchFilters:
+        """The filters of a search request (CLI options or query parameters)."""
+        return cls(
+            visibility=(str(visibility),) if visibility else None,
+            languages=(language,) if language else None,
+            sources=tuple(sources) if sources else None,
+        )

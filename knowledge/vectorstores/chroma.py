@@ -87,7 +87,7 @@ class ChromaVectorIndex:
             self._collection.delete(ids=list(ids[start : start + _MAX_BATCH]))
 
     def query(self, vector: np.ndarray, k: int, filters: SearchFilters) -> list[tuple[str, float]]:
-        if k <= 0 or self._collection.count() == 0:
+        if k <= 0:
             return []
         result = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
