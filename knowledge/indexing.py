@@ -33,6 +33,11 @@ from knowledge.text_analysis import analyze_document
 from knowledge.vectorstores import VectorIndex
 
 
+# Bump when loaders or chunking change what a document becomes: every document is then
+# re-processed on its next sync even though its bytes did not change.
+PIPELINE_VERSION = 2
+
+
 def document_id(source: str, uri: str) -> str:
     return hashlib.sha256(f"{source}\x00{uri}".encode()).hexdigest()[:32]
 
@@ -91,8 +96,14 @@ class Indexer:
 
     @property
     def embedding_model(self) -> str:
-        """What a document's vectors were made with; a change re-embeds the document."""
-        return "|".join([self._embedder.name, *(s.signature for s in self._specialists.values())])
+        """How a document's chunks and vectors were made (models, chunk sizes, pipeline
+        version); a document indexed any other way is re-processed on its next sync."""
+        return "|".join([
+            self._embedder.name,
+            *(s.signature for s in self._specialists.values()),
+            f"chunks={self._chunk_chars}/{self._overlap_chars}",
+            f"pipeline={PIPELINE_VERSION}",
+        ])
 
     def _all_vectors(self) -> list[VectorIndex]:
         return [self._vectors, *(s.vectors for s in self._specialists.values())]

@@ -234,3 +234,17 @@ def test_german_question_finds_a_page_that_exists_only_in_english(container: Con
     ingest(container, root)
     hits = container.retriever.search("Kann ich nachvollziehen, welcher Admin wann eine Einstellung geändert hat?", k=3)
     assert "en/audit-log.md" in [h.uri for h in hits]
+
+
+def test_changing_chunk_size_rechunks_unchanged_documents(tmp_path: Path, embedder: object) -> None:
+    root = tmp_path / "docs"
+    write_pages(root, PAGES)
+    first = Container(Settings(workspace=tmp_path / "ws", embedding={"specialists": {}}))
+    first.__dict__["embedder"] = embedder
+    ingest(first, root)
+    first.close()
+    smaller = Container(Settings(workspace=tmp_path / "ws", embedding={"specialists": {}}, ingest={"chunk_chars": 200}))
+    smaller.__dict__["embedder"] = embedder
+    report = ingest(smaller, root)
+    assert report["updated"] == 4 and report["unchanged"] == 0
+    smaller.close()

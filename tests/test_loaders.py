@@ -537,3 +537,13 @@ def test_whole_zammad_corpus_loads_in_seconds() -> None:
     elapsed = time.perf_counter() - started
     # About 2-3 s on a 2-core machine; the bound only catches a pathological slowdown.
     assert elapsed < 30, f"{len(files)} files took {elapsed:.1f}s"
+
+
+def test_a_paragraph_marked_up_as_heading_is_body_text_not_the_title() -> None:
+    from knowledge.documents import SourceDocument
+    from knowledge.loaders import load_document
+
+    sentence = "Um allgemeine Ticket-Einstellungen zu konfigurieren, ist die Berechtigung admin.ticket erforderlich. " * 2
+    parsed = load_document(SourceDocument(uri="settings/ticket.md", content=f"# {sentence}\n\nStandard: Ticket#\n".encode()))
+    assert parsed.title == "Ticket"
+    assert sentence.strip() in parsed.text and "Standard: Ticket#" in parsed.text

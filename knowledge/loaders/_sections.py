@@ -11,6 +11,9 @@ from ._text import clean_line, clean_text
 # Level 1 is a top-level heading (Markdown "#", HTML <h1>, the outermost reST section,
 # DOCX "Heading 1"); DOCX's "Title" style sits above it at level 0.
 TOP_LEVEL = 1
+# Real headings are short (the Zammad docs' longest is 78 characters); a "heading" of many
+# sentences is body text marked up wrongly, as machine-made translations often are.
+MAX_HEADING_CHARS = 150
 
 
 @dataclass
@@ -31,6 +34,9 @@ class SectionBuilder:
     def heading(self, level: int, text: str) -> None:
         text = clean_line(text)
         if not text:
+            return
+        if len(text) > MAX_HEADING_CHARS:
+            self.add(text)
             return
         while self._open_headings and self._open_headings[-1][0] >= level:
             self._open_headings.pop()
