@@ -20,6 +20,7 @@ from knowledge.documents import Visibility
 from knowledge.embeddings import Embedder, create_embedder
 from knowledge.indexing import Indexer
 from knowledge.keyword_index import KeywordIndex, keyword_index_for
+from knowledge.profiles import ProfileStore
 from knowledge.retrieval import HybridRetriever
 from knowledge.sync_state import SyncState
 from knowledge.vectorstores import VectorIndex
@@ -110,6 +111,10 @@ class Container:
             cross_language_weight=options.cross_language_weight,
         )
 
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        return ProfileStore(self.db)
+
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
         """Run the connector of a registered source into the indexes."""
         row = self.sync_state.get_source(source)
@@ -117,7 +122,13 @@ class Container:
             raise KeyError(f"no source called {source!r}; see `journey sources`")
         config, connector = build_connector(row.kind, row.config)
         visibility = Visibility(getattr(config, "visibility", Visibility.PUBLIC))
-        runner = SyncRunner(self.sync_state, self.indexer, batch_chunks=self.settings.ingest.batch_chunks, progress=progress)
+        runner = SyncRunner(
+            self.sync_state,
+            lambda: self.indexer,
+            batch_chunks=self.settings.ingest.batch_chunks,
+            progress=progress,
+            profiles=self.profiles,
+        )
         return runner.run(source, connector, visibility)
 
     def register_source(self, name: str, kind: str, config: dict[str, Any]) -> None:

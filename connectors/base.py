@@ -16,6 +16,7 @@ from typing import ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from knowledge.documents import ItemFailure, KnownDocument, SourceDocument, Tombstone, Unchanged
+from knowledge.profiles.records import ProfileRecord, RecordFailure, RecordTombstone
 
 
 class Cursor(BaseModel):
@@ -24,7 +25,7 @@ class Cursor(BaseModel):
 
 CursorT = TypeVar("CursorT", bound=Cursor)
 
-SyncItem = SourceDocument | Unchanged | Tombstone | ItemFailure
+SyncItem = SourceDocument | Unchanged | Tombstone | ItemFailure | ProfileRecord | RecordTombstone | RecordFailure
 
 __all__ = ["Connector", "Cursor", "KnownDocument", "LoadResult", "SyncItem"]
 
@@ -37,21 +38,30 @@ class LoadResult(Generic[CursorT]):
     known documents it did not mention were deleted. A partial listing (a sitemap that
     failed to load, a crawl cut short by its page limit) must say ``complete=False`` so
     nothing is deleted by mistake.
+
+    ``complete_entities`` does the same for profile records: for each entity named there,
+    the run yielded every record the source has, so stored records of that entity the run
+    did not yield were deleted at the source.
     """
 
     cursor: CursorT
     complete: bool
+    complete_entities: frozenset[str] = frozenset()
 
 
 class Connector(ABC, Generic[CursorT]):
-    """A source of documents. Subclasses set ``kind`` and ``cursor_model``."""
+    """A source of documents and/or profile records. Subclasses set ``kind`` and
+    ``cursor_model``."""
 
     kind: ClassVar[str]
     cursor_model: ClassVar[type[Cursor]]
+    delivers_documents: ClassVar[bool] = True
+    """False for connectors that only deliver profile records: their syncs then never load
+    the embedding model or the vector store."""
 
     @abstractmethod
     def load(
         self, cursor: CursorT | None, known: Mapping[str, KnownDocument]
     ) -> Generator[SyncItem, None, LoadResult[CursorT]]:
         """Yield the source's items (changed documents, unchanged markers, deletions,
-        failures) and return the next cursor."""
+        profile records and their tombstones, failures) and return the next cursor."""

@@ -8,6 +8,7 @@ skipped, the rest is redone, and vectors orphaned by the crash are reconciled aw
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from connectors.base import Connector, LoadResult
 from knowledge.documents import ItemFailure, SourceDocument, Tombstone, Unchanged, Visibility
 from knowledge.indexing import Indexer, PreparedDocument
 from knowledge.loaders import LoaderError
+from knowledge.profiles import ProfileRecord, ProfileStore, RecordError, RecordFailure, RecordTombstone, RecordWriteStats
 from knowledge.sync_state import SyncState
 
 ProgressCallback = Callable[[str, str], None]
@@ -35,6 +37,7 @@ class SyncReport:
     complete: bool = False
     resumed: bool = False
     seconds: float = 0.0
+    records: RecordWriteStats = field(default_factory=RecordWriteStats)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class SyncReport:
             "unchanged": self.unchanged,
             "chunks": self.chunks,
             "embedded": self.embedded,
+            "records": self.records.to_dict(),
             "failed": self.failed,
             "warnings": self.warnings,
             "complete": self.complete,
@@ -57,22 +61,33 @@ class SyncRunner:
     def __init__(
         self,
         state: SyncState,
-        indexer: Indexer,
+        indexer: Indexer | Callable[[], Indexer],
         *,
         batch_chunks: int = 256,
         progress: ProgressCallback | None = None,
+        profiles: ProfileStore | None = None,
+        batch_records: int = 5000,
     ) -> None:
         self._state = state
-        self._indexer = indexer
+        self._indexer_or_factory = indexer
+        self._profiles = profiles
         self._batch_chunks = batch_chunks
+        self._batch_records = batch_records
         self._progress = progress or (lambda _event, _uri: None)
+
+    @cached_property
+    def _indexer(self) -> Indexer:
+        """Built on first use: a records-only sync never loads the embedding model."""
+        if isinstance(self._indexer_or_factory, Indexer):
+            return self._indexer_or_factory
+        return self._indexer_or_factory()
 
     def run(self, source: str, connector: Connector[Any], default_visibility: Visibility) -> SyncReport:
         started = time.perf_counter()
         report = SyncReport(source=source)
         run_id, report.resumed = self._state.start_run(source)
         try:
-            if report.resumed:
+            if report.resumed and connector.delivers_documents:
                 self._indexer.reconcile(source)
             result = self._consume(source, connector, default_visibility, report)
             report.complete = result.complete
@@ -88,9 +103,11 @@ class SyncRunner:
     def _consume(
         self, source: str, connector: Connector[Any], visibility: Visibility, report: SyncReport
     ) -> LoadResult[Any]:
-        known = self._indexer.known_documents(source)
+        known = self._indexer.known_documents(source) if connector.delivers_documents else {}
         seen: set[str] = set()
+        seen_records: dict[str, set[str]] = {}
         pending: list[PreparedDocument] = []
+        records: list[ProfileRecord | RecordTombstone] = []
         items = connector.load(self._state.load_cursor(source, connector.cursor_model), known)
         while True:
             try:
@@ -98,6 +115,17 @@ class SyncRunner:
             except StopIteration as stop:
                 result: LoadResult[Any] = stop.value
                 break
+            if isinstance(item, (ProfileRecord, RecordTombstone)):
+                if isinstance(item, ProfileRecord):
+                    seen_records.setdefault(item.entity, set()).add(item.source_id)
+                records.append(item)
+                if len(records) >= self._batch_records:
+                    self._flush_records(source, records, report)
+                continue
+            if isinstance(item, RecordFailure):
+                report.failed.append({"entity": item.entity, "uri": item.locator, "reason": item.reason})
+                self._progress("failed", item.locator)
+                continue
             seen.add(item.uri)
             if isinstance(item, SourceDocument):
                 self._take_document(source, item, known, visibility, pending, report)
@@ -113,12 +141,34 @@ class SyncRunner:
                 report.failed.append({"uri": item.uri, "reason": item.reason})
                 self._progress("failed", item.uri)
         self._flush(source, pending, report)
-        if result.complete:
+        self._flush_records(source, records, report)
+        if result.complete and connector.delivers_documents:
             gone = sorted(set(known) - seen)
             report.deleted += self._indexer.delete(source, gone)
             for uri in gone:
                 self._progress("deleted", uri)
+        for entity in sorted(result.complete_entities):
+            deleted = self._require_profiles().delete_missing(source, entity, seen_records.get(entity, set()))
+            report.records.entities[entity].deleted += deleted
         return result
+
+    def _require_profiles(self) -> ProfileStore:
+        if self._profiles is None:
+            raise RuntimeError("this connector delivers profile records but the runner has no profile store")
+        return self._profiles
+
+    def _flush_records(self, source: str, records: list[ProfileRecord | RecordTombstone], report: SyncReport) -> None:
+        """Write a batch of records; a record the store refuses is reported, the rest written."""
+        if not records:
+            return
+
+        def refuse(record: ProfileRecord, error: RecordError) -> None:
+            report.failed.append({"entity": record.entity, "uri": record.source_id, "reason": str(error)})
+            self._progress("failed", record.source_id)
+
+        report.records.merge(self._require_profiles().write(source, records, on_error=refuse))
+        self._progress("records", str(len(records)))
+        records.clear()
 
     def _take_document(
         self,

@@ -19,3 +19,5 @@ def test_migrations_match_models_and_are_idempotent(database_url: str) -> None:
     db.dispose()
     assert diff == []
     assert {"sources", "cursors", "sync_runs", "documents", "chunks", "chunk_terms", "alembic_version"} <= tables
+    assert {"accounts", "contacts", "owners", "products", "deals", "deal_products", "deal_contacts", "touchpoints",
+            "consents", "conversations", "messages", "persons", "identity_links", "identity_merges", "never_merge"} <= tables

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import knowledge.profiles.models  # noqa: F401  (registers the profile tables on Base)
 from knowledge.models import Base
 
 connection = context.config.attributes.get("connection")
