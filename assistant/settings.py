@@ -92,6 +92,55 @@ class ApiSettings(BaseModel):
     port: int = Field(default=8080, description="Port `journey serve` listens on.")
 
 
+class HubSpotSettings(BaseModel):
+    """HubSpot CRM v3 (a private app's access token). `journey sync hubspot` uses it."""
+
+    access_token: SecretStr | None = Field(default=None, description="Private app access token (Bearer).")
+    base_url: str = Field(default="https://api.hubapi.com", description="API base URL.")
+    source_name: str = Field(default="hubspot", description="Name of the source its records are stored under.")
+    page_size: int = Field(default=100, ge=1, le=200, description="Objects per page (HubSpot allows 100-200).")
+    max_retries: int = Field(default=6, ge=0, description="Retries on 429 and 5xx before the sync fails.")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+
+
+class SalesforceSettings(BaseModel):
+    """Salesforce REST API (an OAuth access token and the org's instance URL)."""
+
+    instance_url: str | None = Field(default=None, description="e.g. https://acme.my.salesforce.com")
+    access_token: SecretStr | None = Field(default=None, description="OAuth access token (Bearer).")
+    api_version: str = Field(default="v60.0", description="REST API version.")
+    source_name: str = Field(default="salesforce", description="Name of the source its records are stored under.")
+    max_retries: int = Field(default=6, ge=0, description="Retries on rate limits and 5xx before the sync fails.")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
+
+
+class EventsSettings(BaseModel):
+    """The Segment-compatible event API (`POST /v1/track|identify|page|batch`)."""
+
+    write_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Write keys a sender must present (HTTP Basic user, or `writeKey` in the body). "
+        "Empty: the event API refuses every request.",
+    )
+    source_name: str = Field(default="events", description="Name of the source events are stored under.")
+    max_batch_bytes: int = Field(default=500 * 1024, ge=1024, description="Largest accepted request body.")
+
+
+class IdentitySettings(BaseModel):
+    """How identity resolution joins persons and accounts."""
+
+    account_name_threshold: float = Field(
+        default=92.0, ge=0, le=100, description="rapidfuzz score above which two company names are the same account."
+    )
+    free_mail_domains: list[str] = Field(
+        default_factory=lambda: [
+            "gmail.com", "googlemail.com", "yahoo.com", "yahoo.de", "hotmail.com", "outlook.com", "live.com",
+            "icloud.com", "gmx.de", "gmx.net", "web.de", "t-online.de", "aol.com", "proton.me", "protonmail.com",
+        ],
+        description="E-mail domains that never identify a company.",
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -109,6 +158,10 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     api: ApiSettings = ApiSettings()
+    hubspot: HubSpotSettings = HubSpotSettings()
+    salesforce: SalesforceSettings = SalesforceSettings()
+    events: EventsSettings = EventsSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @field_validator("workspace")
     @classmethod

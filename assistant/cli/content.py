@@ -1,69 +1,23 @@
-"""The ``journey`` command line. Every command takes ``--workspace`` and most take ``--json``."""
+"""Content commands: ingest, search, sources, sync, serve."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional
 from urllib.parse import urlparse
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assistant.cli._common import CliError, JsonFlag, Workspace, app, err, out
+from assistant.cli._common import open_container as _container
+from assistant.cli._common import print_json as _print_json
+from assistant.cli._common import progress_line as _progress
 from assistant.container import Container, build_container
 from assistant.settings import load_settings
 from connectors.files.connector import DEFAULT_EXCLUDES
 from knowledge.documents import SearchFilters, Visibility
 from knowledge.sync_state import SyncAlreadyRunning
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Journey Assistant: journey-aware answers from your own content.")
-# Piped output is not cut at 80 columns: tables and paths stay whole for the next tool.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, soft_wrap=True)
-
-Workspace = Annotated[
-    Optional[Path],
-    typer.Option("--workspace", "-w", help="Workspace directory (default ./.journey, env JOURNEY_WORKSPACE).", show_default=False),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit code 2."""
-
-
-@contextmanager
-def _container(workspace: Path | None) -> Iterator[Container]:
-    container = build_container(load_settings(workspace=workspace))
-    try:
-        yield container
-    finally:
-        container.close()
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    """A progress line on stderr (only on a terminal, so JSON on stdout stays clean)."""
-    with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed} docs"),
-        TextColumn("{task.fields[last]}"), TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task(label, total=None, last="")
-
-        def advance(event: str, uri: str) -> None:
-            progress.update(task, advance=1, last=f"{event} {uri[-50:]}")
-
-        yield advance
 
 
 def _source_for_path(
@@ -240,20 +194,3 @@ def serve(
     container = build_container(settings)
     err.print(f"Journey Assistant on http://{host or settings.api.host}:{port or settings.api.port} (workspace {settings.workspace})")
     uvicorn.run(create_app(container), host=host or settings.api.host, port=port or settings.api.port, log_level="info")
-
-
-def main() -> None:
-    try:
-        app(standalone_mode=False)
-    except CliError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise SystemExit(2) from None
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        raise SystemExit(130) from None
-    except Exception as exc:
-        # Usage errors (typer vendors its own click) know how to show themselves.
-        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            exc.show()  # type: ignore[attr-defined]
-            raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
-        raise

@@ -1,0 +1,3 @@
+"""`journey demo`: generate and load the demo company through the real connectors."""
+
+from __future__ import annotations
