@@ -10,14 +10,23 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connectors.base import Connector, LoadResult
 from knowledge.documents import ItemFailure, SourceDocument, Tombstone, Unchanged, Visibility
 from knowledge.indexing import Indexer, PreparedDocument
 from knowledge.loaders import LoaderError
-from knowledge.profiles import ProfileRecord, ProfileStore, RecordError, RecordFailure, RecordTombstone, RecordWriteStats
+from knowledge.profiles import (
+    ProfileRecord,
+    ProfileStore,
+    RecordError,
+    RecordFailure,
+    RecordTombstone,
+    RecordWriteStats,
+    Ref,
+    record_id,
+)
 from knowledge.sync_state import SyncState
 
 ProgressCallback = Callable[[str, str], None]
@@ -128,6 +137,8 @@ class SyncRunner:
                 continue
             seen.add(item.uri)
             if isinstance(item, SourceDocument):
+                if isinstance(item.account_id, Ref):
+                    item = replace(item, account_id=record_id(source, item.account_id.entity, item.account_id.source_id))
                 self._take_document(source, item, known, visibility, pending, report)
                 if sum(len(p.drafts) for p in pending) >= self._batch_chunks:
                     self._flush(source, pending, report)

@@ -28,7 +28,8 @@ class SourceDocument:
     """A document as a connector delivers it: raw bytes plus where they came from.
 
     ``uri`` is stable within its source (a path relative to the ingested folder, or a URL)
-    and is what search results cite.
+    and is what search results cite. ``account_id`` ties internal CRM content to an account:
+    a record id, or a ``knowledge.profiles.Ref`` the runner resolves within the source.
     """
 
     uri: str
@@ -37,7 +38,7 @@ class SourceDocument:
     title: str | None = None
     updated_at: datetime | None = None
     visibility: Visibility | None = None
-    account_id: str | None = None
+    account_id: Any = None
     fingerprint: str | None = None
     etag: str | None = None
     last_modified: str | None = None
