@@ -11,8 +11,10 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
+from pydantic import SecretStr
+
 from assistant.settings import Settings
-from connectors.registry import build_connector
+from connectors.registry import build_connector, config_model
 from connectors.runner import ProgressCallback, SyncReport, SyncRunner
 from knowledge.db import Database
 from knowledge.dense import DenseIndex
@@ -25,6 +27,10 @@ from knowledge.retrieval import HybridRetriever
 from knowledge.sync_state import SyncState
 from knowledge.vectorstores import VectorIndex
 from knowledge.vectorstores.chroma import ChromaVectorIndex, collection_name
+
+
+SETTINGS_MANAGED_KINDS = ("hubspot", "salesforce")
+"""Sources whose connection options and credentials live in the settings, not in the database."""
 
 
 class Container:
@@ -116,11 +122,11 @@ class Container:
         return ProfileStore(self.db)
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
-        """Run the connector of a registered source into the indexes."""
+        """Run the connector of a registered source into the indexes and the profile store."""
         row = self.sync_state.get_source(source)
         if row is None:
             raise KeyError(f"no source called {source!r}; see `journey sources`")
-        config, connector = build_connector(row.kind, row.config)
+        config, connector = build_connector(row.kind, {**row.config, **self._settings_config(row.kind)})
         visibility = Visibility(getattr(config, "visibility", Visibility.PUBLIC))
         runner = SyncRunner(
             self.sync_state,
@@ -132,8 +138,41 @@ class Container:
         return runner.run(source, connector, visibility)
 
     def register_source(self, name: str, kind: str, config: dict[str, Any]) -> None:
-        validated, _ = build_connector(kind, config)
-        self.sync_state.register_source(name, kind, validated.model_dump(mode="json"))
+        """Validate and store a source's config. Secrets (access tokens) are never stored:
+        settings-managed sources get them from the settings each time they sync."""
+        validated, _ = build_connector(kind, {**config, **self._settings_config(kind)})
+        secrets = set(getattr(type(validated), "secret_fields", ()))
+        self.sync_state.register_source(name, kind, validated.model_dump(mode="json", exclude=secrets))
+
+    def crm_source(self, kind: str) -> str:
+        """Register the HubSpot or Salesforce source described by the settings (if it is not
+        registered yet) and return its name."""
+        section = getattr(self.settings, kind, None)
+        if kind not in SETTINGS_MANAGED_KINDS or section is None:
+            raise ValueError(f"{kind!r} is not a CRM configured in settings; known: {', '.join(SETTINGS_MANAGED_KINDS)}")
+        token = getattr(section, "access_token", None)
+        if token is None or not token.get_secret_value():
+            variable = f"JOURNEY_{kind.upper()}__ACCESS_TOKEN"
+            raise ValueError(f"no {kind} access token: set {variable} or `access_token` in the [{kind}] table of journey.toml")
+        name: str = section.source_name
+        existing = self.sync_state.get_source(name)
+        if existing is not None and existing.kind != kind:
+            raise ValueError(f"source {name!r} is a {existing.kind} source; set {kind}.source_name to another name")
+        self.register_source(name, kind, {})
+        return name
+
+    def _settings_config(self, kind: str) -> dict[str, Any]:
+        """The connection options a settings-managed source takes from the settings."""
+        if kind not in SETTINGS_MANAGED_KINDS:
+            return {}
+        section = getattr(self.settings, kind)
+        values: dict[str, Any] = {}
+        for key, value in section:
+            if key == "source_name":
+                continue
+            values[key] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        accepted = config_model(kind).model_fields
+        return {k: v for k, v in values.items() if v is not None and k in accepted}
 
     def close(self) -> None:
         self.db.dispose()

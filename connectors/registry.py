@@ -28,6 +28,15 @@ CONNECTOR_KINDS: dict[str, Callable[[], tuple[type[BaseModel], Callable[[Any], C
 }
 
 
+def config_model(kind: str) -> type[BaseModel]:
+    """The pydantic model of a source kind's config."""
+    try:
+        loader = CONNECTOR_KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown source kind {kind!r}; known: {', '.join(sorted(CONNECTOR_KINDS))}") from None
+    return loader()[0]
+
+
 def build_connector(kind: str, config: dict[str, Any]) -> tuple[BaseModel, Connector[Any]]:
     """Validate ``config`` for ``kind`` and build the connector."""
     try:

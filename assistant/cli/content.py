@@ -83,8 +83,13 @@ def _print_report(report: dict[str, Any]) -> None:
         f"{report['deleted']} deleted, {report['unchanged']} unchanged, {report['chunks']} chunks written, "
         f"{len(report['failed'])} failed in {report['seconds']:.1f}s"
     )
-    for failure in report["failed"]:
+    for entity, counts in report.get("records", {}).items():
+        out.print(f"  {entity}: {counts['added']} added, {counts['updated']} updated, "
+                  f"{counts['deleted']} deleted, {counts['unchanged']} unchanged")
+    for failure in report["failed"][:50]:
         out.print(f"  [red]failed[/] {failure['uri']}: {failure['reason']}")
+    if len(report["failed"]) > 50:
+        out.print(f"  … and {len(report['failed']) - 50} more failures (see --json)")
 
 
 @app.command()
@@ -165,14 +170,19 @@ def sources(workspace: Workspace = None, as_json: JsonFlag = False) -> None:
 
 @app.command()
 def sync(
-    name: Annotated[Optional[str], typer.Argument(help="Source to sync (default: all).")] = None,
+    name: Annotated[Optional[str], typer.Argument(help="Source to sync (default: all); `hubspot` or `salesforce` sync the CRM configured in the settings.")] = None,
     workspace: Workspace = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Re-sync one source or all of them."""
     with _container(workspace) as container:
         known = [s.name for s in container.sync_state.statuses()]
-        if name is not None and name not in known:
+        if name in ("hubspot", "salesforce") and name not in known:
+            try:
+                name = container.crm_source(name)
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+        elif name is not None and name not in known:
             raise CliError(f"no source called {name!r}; known: {', '.join(known) or 'none (run journey ingest first)'}")
         summary = _run_syncs(container, [name] if name else known, as_json)
     if as_json:
