@@ -37,8 +37,9 @@ def create_app(container: Container) -> FastAPI:
         visibility: Visibility | None = None,
         language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
         source: Annotated[list[str] | None, Query()] = None,
+        account: Annotated[list[str] | None, Query(description="Account ids whose internal content may appear.")] = None,
     ) -> list[dict[str, Any]]:
-        filters = SearchFilters.of(visibility.value if visibility else None, language, source)
+        filters = SearchFilters.of(visibility.value if visibility else None, language, source, account)
         retriever = _container(request).retriever
         hits = await run_in_threadpool(retriever.search, q, k, filters)
         return [hit.to_dict() for hit in hits]

@@ -132,11 +132,16 @@ class SearchFilters:
 
     @classmethod
     def of(
-        cls, visibility: str | None = None, language: str | None = None, sources: list[str] | None = None
+        cls,
+        visibility: str | None = None,
+        language: str | None = None,
+        sources: list[str] | None = None,
+        accounts: list[str] | None = None,
     ) -> SearchFilters:
         """The filters of a search request (CLI options or query parameters)."""
         return cls(
             visibility=(str(visibility),) if visibility else None,
             languages=(language,) if language else None,
             sources=tuple(sources) if sources else None,
+            account_ids=tuple(accounts) if accounts is not None else None,
         )

@@ -38,6 +38,7 @@ class SearchHit:
     visibility: str
     chunk_id: str
     document_id: str
+    account_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -184,6 +185,7 @@ class HybridRetriever:
                     visibility=row.visibility,
                     chunk_id=row.id,
                     document_id=row.document_id,
+                    account_id=row.account_id,
                 )
             )
             if len(hits) == k:

@@ -117,6 +117,7 @@ def search(
     visibility: Annotated[Optional[Visibility], typer.Option(help="Only content with this visibility.")] = None,
     language: Annotated[Optional[str], typer.Option(help="Only content in this language (de, en, ...).")] = None,
     source: Annotated[Optional[list[str]], typer.Option(help="Only these sources (repeatable).")] = None,
+    account: Annotated[Optional[list[str]], typer.Option(help="Account-scoped content only of these account ids (repeatable); content of no account stays.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or keyword.")] = "hybrid",
     queries: Annotated[Optional[Path], typer.Option(help="File with one query per line; prints one JSON line each.")] = None,
     workspace: Workspace = None,
@@ -127,7 +128,7 @@ def search(
         raise CliError(f"--mode must be hybrid, dense or keyword, not {mode!r}")
     if (query is None) == (queries is None):
         raise CliError("give either a QUERY or --queries FILE")
-    filters = SearchFilters.of(visibility.value if visibility else None, language, source)
+    filters = SearchFilters.of(visibility.value if visibility else None, language, source, account)
     with _container(workspace) as container:
         retriever = container.retriever
         if queries is not None:
