@@ -8,6 +8,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from assistant.container import Container
+from assistant.routes import events_router
 from knowledge.documents import SearchFilters, Visibility
 
 
@@ -18,6 +19,7 @@ def _container(request: Request) -> Container:
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Journey Assistant", version="0.1.0")
     app.state.container = container
+    app.include_router(events_router)
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict[str, Any]:

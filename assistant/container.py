@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from assistant.settings import Settings
+from connectors.events import EventIngestor
 from connectors.registry import build_connector, config_model
 from connectors.runner import ProgressCallback, SyncReport, SyncRunner
 from knowledge.db import Database
@@ -23,6 +24,7 @@ from knowledge.embeddings import Embedder, create_embedder
 from knowledge.indexing import Indexer
 from knowledge.keyword_index import KeywordIndex, keyword_index_for
 from knowledge.profiles import ProfileStore
+from knowledge.profiles.identity import IdentityResolver
 from knowledge.retrieval import HybridRetriever
 from knowledge.sync_state import SyncState
 from knowledge.vectorstores import VectorIndex
@@ -119,19 +121,28 @@ class Container:
 
     @cached_property
     def profiles(self) -> ProfileStore:
-        return ProfileStore(self.db)
+        return ProfileStore(self.db, identity=IdentityResolver(self.db, self.settings.identity))
+
+    @cached_property
+    def events(self) -> EventIngestor:
+        """The Segment-compatible event service: an inbox, processed into profiles by a worker process."""
+        return EventIngestor.with_worker(self.db, self.sync_state, self.profiles, self.settings.events.source_name,
+                                         self.settings.identity)
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
         """Run the connector of a registered source into the indexes and the profile store."""
         row = self.sync_state.get_source(source)
         if row is None:
             raise KeyError(f"no source called {source!r}; see `journey sources`")
+        if row.kind == "events":  # pushed events: process what the inbox holds
+            return self.events.process()
         config, connector = build_connector(row.kind, {**row.config, **self._settings_config(row.kind)})
         visibility = Visibility(getattr(config, "visibility", Visibility.PUBLIC))
         runner = SyncRunner(
             self.sync_state,
             lambda: self.indexer,
             batch_chunks=self.settings.ingest.batch_chunks,
+            batch_records=self.settings.ingest.batch_records,
             progress=progress,
             profiles=self.profiles,
         )
@@ -154,6 +165,9 @@ class Container:
         if token is None or not token.get_secret_value():
             variable = f"JOURNEY_{kind.upper()}__ACCESS_TOKEN"
             raise ValueError(f"no {kind} access token: set {variable} or `access_token` in the [{kind}] table of journey.toml")
+        if kind == "salesforce" and not section.instance_url:
+            raise ValueError("no Salesforce instance URL: set JOURNEY_SALESFORCE__INSTANCE_URL or `instance_url` "
+                             "in the [salesforce] table of journey.toml")
         name: str = section.source_name
         existing = self.sync_state.get_source(name)
         if existing is not None and existing.kind != kind:
@@ -175,6 +189,8 @@ class Container:
         return {k: v for k, v in values.items() if v is not None and k in accepted}
 
     def close(self) -> None:
+        if "events" in self.__dict__:
+            self.events.close()
         self.db.dispose()
 
 

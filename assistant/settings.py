@@ -70,6 +70,7 @@ class IngestSettings(BaseModel):
         default=20 * 1024 * 1024, ge=1024, description="Larger files or pages are reported, not indexed."
     )
     batch_chunks: int = Field(default=256, ge=1, description="Chunks embedded and written per batch.")
+    batch_records: int = Field(default=5000, ge=1, description="Profile records written per transaction.")
 
 
 class RetrievalSettings(BaseModel):
@@ -99,6 +100,11 @@ class HubSpotSettings(BaseModel):
     base_url: str = Field(default="https://api.hubapi.com", description="API base URL.")
     source_name: str = Field(default="hubspot", description="Name of the source its records are stored under.")
     page_size: int = Field(default=100, ge=1, le=200, description="Objects per page (HubSpot allows 100-200).")
+    objects: list[str] | None = Field(
+        default=None,
+        description="Object types to sync (companies, contacts, deals, notes, calls, meetings, emails); "
+        "default all. Leave out those the token has no scope for.",
+    )
     max_retries: int = Field(default=6, ge=0, description="Retries on 429 and 5xx before the sync fails.")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
 
@@ -109,6 +115,11 @@ class SalesforceSettings(BaseModel):
     instance_url: str | None = Field(default=None, description="e.g. https://acme.my.salesforce.com")
     access_token: SecretStr | None = Field(default=None, description="OAuth access token (Bearer).")
     api_version: str = Field(default="v60.0", description="REST API version.")
+    objects: list[str] | None = Field(
+        default=None,
+        description="Objects to sync (Account, Contact, Lead, Opportunity, OpportunityContactRole, Task, Event, "
+        "User); default all.",
+    )
     source_name: str = Field(default="salesforce", description="Name of the source its records are stored under.")
     max_retries: int = Field(default=6, ge=0, description="Retries on rate limits and 5xx before the sync fails.")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")

@@ -19,6 +19,11 @@ from knowledge.documents import ItemFailure, KnownDocument, SourceDocument, Tomb
 from knowledge.profiles.records import ProfileRecord, RecordFailure, RecordTombstone
 
 
+class ConnectorError(Exception):
+    """A source refused or failed the sync as a whole (bad credentials, an outage that
+    outlasted the retries). The message is meant for people: the CLI prints it as is."""
+
+
 class Cursor(BaseModel):
     """Base for connector cursors: a pydantic model that round-trips through JSON."""
 
@@ -27,7 +32,7 @@ CursorT = TypeVar("CursorT", bound=Cursor)
 
 SyncItem = SourceDocument | Unchanged | Tombstone | ItemFailure | ProfileRecord | RecordTombstone | RecordFailure
 
-__all__ = ["Connector", "Cursor", "KnownDocument", "LoadResult", "SyncItem"]
+__all__ = ["Connector", "ConnectorError", "Cursor", "KnownDocument", "LoadResult", "SyncItem"]
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,30 @@ def _web() -> tuple[type[BaseModel], Callable[[Any], Connector[Any]]]:
     return WebSourceConfig, WebConnector
 
 
+def _salesforce() -> tuple[type[BaseModel], Callable[[Any], Connector[Any]]]:
+    from connectors.salesforce import SalesforceConnector, SalesforceSourceConfig
+
+    return SalesforceSourceConfig, SalesforceConnector
+
+
+def _csv() -> tuple[type[BaseModel], Callable[[Any], Connector[Any]]]:
+    from connectors.csv import CsvConnector, CsvSourceConfig
+
+    return CsvSourceConfig, CsvConnector
+
+
+def _hubspot() -> tuple[type[BaseModel], Callable[[Any], Connector[Any]]]:
+    from connectors.hubspot import HubSpotConnector, HubSpotSourceConfig
+
+    return HubSpotSourceConfig, HubSpotConnector
+
+
 CONNECTOR_KINDS: dict[str, Callable[[], tuple[type[BaseModel], Callable[[Any], Connector[Any]]]]] = {
     "files": _files,
     "web": _web,
+    "hubspot": _hubspot,
+    "csv": _csv,
+    "salesforce": _salesforce,
 }
 
 

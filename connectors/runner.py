@@ -143,6 +143,9 @@ class SyncRunner:
                 if sum(len(p.drafts) for p in pending) >= self._batch_chunks:
                     self._flush(source, pending, report)
             elif isinstance(item, Unchanged):
+                previous = known.get(item.uri)
+                if previous is not None and previous.visibility not in (None, str(visibility)):
+                    self._indexer.restamp(source, item.uri, str(visibility), previous.account_id)
                 report.unchanged += 1
                 self._progress("unchanged", item.uri)
             elif isinstance(item, Tombstone):
@@ -192,6 +195,9 @@ class SyncRunner:
     ) -> None:
         previous = known.get(doc.uri)
         if previous is not None and previous.content_hash == doc.content_hash:
+            access = (str(doc.visibility or visibility), doc.account_id)
+            if (previous.visibility, previous.account_id) != access:
+                self._indexer.restamp(source, doc.uri, *access)
             if (previous.fingerprint, previous.etag, previous.last_modified) != (doc.fingerprint, doc.etag, doc.last_modified):
                 self._indexer.touch(source, doc)
             report.unchanged += 1

@@ -1,4 +1,4 @@
-"""``python -m evals retrieval|bench``: evaluations and benchmarks that print their figures."""
+"""``python -m evals retrieval|bench|import-bench|events-bench``: evaluations and benchmarks that print their figures."""
 
 from __future__ import annotations
 
@@ -38,6 +38,28 @@ def bench(
     from evals import benchmark
 
     benchmark.run(docs or benchmark.DEFAULT_DOCS, queries)
+
+
+@app.command("import-bench")
+def import_bench(
+    data: Annotated[Path | None, typer.Option(help="The Maven CRM export folder.")] = None,
+) -> None:
+    """Maven CRM import, unchanged and one-row re-import: ours vs plain SQLAlchemy ORM code."""
+    from evals import import_benchmark
+
+    import_benchmark.run(data or import_benchmark.DEFAULT_DATA)
+
+
+@app.command("events-bench")
+def events_bench(
+    events: Annotated[int, typer.Option(help="Events to send through POST /v1/batch.")] = 50_000,
+    batch_size: Annotated[int, typer.Option(help="Events per batch request.")] = 500,
+    single: Annotated[int, typer.Option(help="Events sent one request each, for the comparison.")] = 2_000,
+) -> None:
+    """Event ingestion end to end through the real HTTP API into SQLite: batch vs one request per event."""
+    from evals import events_benchmark
+
+    events_benchmark.main(["--events", str(events), "--batch-size", str(batch_size), "--single", str(single)])
 
 
 if __name__ == "__main__":

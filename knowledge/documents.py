@@ -58,6 +58,8 @@ class KnownDocument:
     fingerprint: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    visibility: str | None = None
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)

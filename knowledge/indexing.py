@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from knowledge.chunking import chunk_document, embedding_text
 from knowledge.db import Database
@@ -133,14 +133,16 @@ class Indexer:
                     Document.etag,
                     Document.last_modified,
                     Document.embedding_model,
+                    Document.visibility,
+                    Document.account_id,
                 ).where(Document.source_name == source)
             ).all()
         current = self.embedding_model
         return {
-            uri: KnownDocument(uri, digest, fingerprint, etag, modified)
+            uri: KnownDocument(uri, digest, fingerprint, etag, modified, visibility, account)
             if model == current
             else KnownDocument(uri, f"stale:{model}")
-            for uri, digest, fingerprint, etag, modified, model in rows
+            for uri, digest, fingerprint, etag, modified, model, visibility, account in rows
         }
 
     def touch(self, source: str, doc: SourceDocument) -> None:
@@ -149,6 +151,28 @@ class Indexer:
             row = session.get(Document, document_id(source, doc.uri))
             if row is not None:
                 row.fingerprint, row.etag, row.last_modified = doc.fingerprint, doc.etag, doc.last_modified
+
+    def restamp(self, source: str, uri: str, visibility: str, account_id: str | None) -> bool:
+        """Content unchanged, access changed (made internal, note moved to another account):
+        update document, chunks and vector metadata without re-embedding. Vectors first:
+        search re-applies the filters in SQL, so a crash in between never widens access,
+        and the next sync sees the old access in the database and repeats this."""
+        doc_id = document_id(source, uri)
+        with self._db.session() as session:
+            row = session.get(Document, doc_id)
+            if row is None or (row.visibility, row.account_id) == (visibility, account_id):
+                return False
+            chunks = session.execute(select(Chunk.id, Chunk.language).where(Chunk.document_id == doc_id)).tuples().all()
+        meta = {"document_id": doc_id, "source": source, "visibility": visibility, "account_id": account_id or "", "uri": uri}
+        self._vectors.update_metadata([cid for cid, _ in chunks], [meta | {"language": lang} for _, lang in chunks])
+        for language, specialist in self._specialists.items():
+            mine = [cid for cid, lang in chunks if lang == language]
+            if mine:
+                specialist.vectors.update_metadata(mine, [meta | {"language": language} for _ in mine])
+        with self._db.session() as session:
+            session.execute(update(Document).where(Document.id == doc_id).values(visibility=visibility, account_id=account_id))
+            session.execute(update(Chunk).where(Chunk.document_id == doc_id).values(visibility=visibility, account_id=account_id))
+        return True
 
     def write(self, source: str, docs: Sequence[PreparedDocument]) -> WriteResult:
         """Embed and store a batch of changed or new documents (see the module docstring)."""

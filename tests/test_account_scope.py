@@ -25,6 +25,9 @@ class NotesConnector(Connector[NotesCursor]):
     kind = "test-notes"
     cursor_model = NotesCursor
 
+    def __init__(self, acme_note_account: str = "acme") -> None:
+        self.acme_note_account = acme_note_account
+
     def load(self, cursor, known):  # type: ignore[no-untyped-def]
         yield ProfileRecord("account", "acme", {"name": "Acme"})
         yield ProfileRecord("account", "beta", {"name": "Beta"})
@@ -33,8 +36,9 @@ class NotesConnector(Connector[NotesCursor]):
             "beta": "Call with Beta: their IT lead asked whether the sensor gateway supports MQTT over TLS.",
         }
         for account, text in notes.items():
+            owner = self.acme_note_account if account == "acme" else account
             yield SourceDocument(uri=f"crm/notes/{account}", content=text.encode(), media_type="text/plain",
-                                 title=f"Call note {account}", visibility=Visibility.INTERNAL, account_id=Ref("account", account))
+                                 title=f"Call note {account}", visibility=Visibility.INTERNAL, account_id=Ref("account", owner))
         yield SourceDocument(uri="docs/gateway", content=b"# Sensor gateway\n\nThe sensor gateway speaks MQTT and OPC UA.",
                              media_type="text/markdown", title="Sensor gateway")
         return LoadResult(NotesCursor(done=True), complete=True)
@@ -67,4 +71,13 @@ def test_notes_are_scoped_to_their_account_and_hidden_from_visitors(tmp_path: Pa
     for mode in ("dense", "keyword"):
         found = {h.uri for h in retriever.search(query, 10, SearchFilters(account_ids=("crm:account:beta",)), mode)}
         assert "crm/notes/acme" not in found, mode
+
+    # The note is moved to Beta in the CRM: same text, new account. No re-embedding, new scope.
+    moved = SyncRunner(container.sync_state, container.indexer, profiles=container.profiles).run(
+        "crm", NotesConnector(acme_note_account="beta"), Visibility.PUBLIC
+    )
+    assert moved.embedded == 0
+    for mode in ("dense", "keyword", "hybrid"):
+        assert "crm/notes/acme" not in {h.uri for h in retriever.search(query, 10, SearchFilters(account_ids=("crm:account:acme",)), mode)}
+        assert "crm/notes/acme" in {h.uri for h in retriever.search(query, 10, SearchFilters(account_ids=("crm:account:beta",)), mode)}
     container.close()

@@ -248,3 +248,18 @@ def test_changing_chunk_size_rechunks_unchanged_documents(tmp_path: Path, embedd
     report = ingest(smaller, root)
     assert report["updated"] == 4 and report["unchanged"] == 0
     smaller.close()
+
+
+def test_making_unchanged_content_internal_hides_it_without_re_embedding(container: Container, tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    write_pages(root, PAGES)
+    ingest(container, root)
+    query = "enterprise discount for a three-year contract"
+    public = SearchFilters(visibility=("public",))
+    assert "notes.txt" in {h.uri for h in container.retriever.search(query, k=10, filters=public)}
+    report = ingest(container, root, visibility="internal")  # same files, now internal
+    assert report["embedded"] == 0 and report["unchanged"] == 4
+    for mode in ("dense", "keyword", "hybrid"):
+        assert container.retriever.search(query, k=10, filters=public, mode=mode) == [], mode
+    hits = container.retriever.search(query, k=1, filters=SearchFilters(visibility=("internal",)), mode="dense")
+    assert hits[0].uri == "notes.txt" and hits[0].visibility == "internal"

@@ -15,6 +15,7 @@ from assistant.cli._common import print_json as _print_json
 from assistant.cli._common import progress_line as _progress
 from assistant.container import Container, build_container
 from assistant.settings import load_settings
+from connectors.base import ConnectorError
 from connectors.files.connector import DEFAULT_EXCLUDES
 from knowledge.documents import SearchFilters, Visibility
 from knowledge.sync_state import SyncAlreadyRunning
@@ -63,8 +64,8 @@ def _run_syncs(container: Container, names: list[str], as_json: bool) -> dict[st
         with _progress(f"syncing {name}") as advance:
             try:
                 report = container.sync(name, progress=advance)
-            except SyncAlreadyRunning as exc:
-                raise CliError(str(exc)) from exc
+            except (SyncAlreadyRunning, ConnectorError) as exc:
+                raise CliError(f"{name}: {exc}") from exc
         reports.append(report.to_dict())
         if not as_json:
             _print_report(reports[-1])
@@ -204,4 +205,7 @@ def serve(
     settings = load_settings(workspace=workspace)
     container = build_container(settings)
     err.print(f"Journey Assistant on http://{host or settings.api.host}:{port or settings.api.port} (workspace {settings.workspace})")
-    uvicorn.run(create_app(container), host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+    try:
+        uvicorn.run(create_app(container), host=host or settings.api.host, port=port or settings.api.port, log_level="info")
+    finally:
+        container.close()

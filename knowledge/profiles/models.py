@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from knowledge.models import Base, utcnow
@@ -287,6 +287,25 @@ class NeverMerge(Base):
     right_id: Mapped[str] = mapped_column(ID)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventInboxItem(Base):
+    """A raw event as the event API accepted it, kept until and after it is processed.
+
+    The API appends here (durable, deduplicated on ``(source, message_id)``) and answers at
+    once; the ``events`` connector turns rows into profile records with ``seq`` as its cursor.
+    """
+
+    __tablename__ = "event_inbox"
+    __table_args__ = (UniqueConstraint("source", "message_id", name="uq_event_inbox_source_message"),)
+
+    # BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 ENTITY_MODELS: dict[str, type[SourcedRecord]] = {

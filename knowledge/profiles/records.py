@@ -78,9 +78,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (Ref, datetime, date, Decimal)):
+        return _jsonable(value)
+    return str(value)
+
+
 def values_hash(values: dict[str, Any]) -> str:
-    """Hash of a record's values, independent of key order: equal values, equal hash."""
-    return content_hash(json.dumps(_jsonable(values), sort_keys=True, ensure_ascii=False, default=str))
+    """Hash of a record's values, independent of key order: equal values, equal hash.
+    (``json`` walks the plain values in C; only dates, decimals and refs need a call back.)"""
+    try:
+        text = json.dumps(values, sort_keys=True, ensure_ascii=False, default=_json_default)
+    except TypeError:  # keys of mixed types cannot be sorted: make them all strings first
+        text = json.dumps(_jsonable(values), sort_keys=True, ensure_ascii=False, default=str)
+    return content_hash(text)
 
 
 def to_json(value: Any) -> Any:

@@ -92,6 +92,7 @@ class _Columns:
         mapper = inspect(model)
         self.types: dict[str, type[Any] | None] = {}
         self.required: set[str] = set()
+        self.defaults: dict[str, Any] = {}
         for column in mapper.columns:
             if column.key in BOOKKEEPING or column.key in DERIVED:
                 continue
@@ -103,6 +104,8 @@ class _Columns:
             self.types[column.key] = python_type
             if not column.nullable and column.default is None:
                 self.required.add(column.key)
+            elif column.default is not None and not column.nullable:
+                self.defaults[column.key] = column.default
 
     def coerce(self, name: str, value: Any) -> Any:
         expected = self.types[name]
@@ -160,6 +163,9 @@ class ProfileStore:
                 raise RecordError(f"{name} is set by the store, not by a connector")
             elif value is not None:
                 attributes[name] = to_json(value)
+        for name, default in columns.defaults.items():
+            if row[name] is None:  # rows are written whole (Core executemany): fill defaults here
+                row[name] = default.arg(None) if default.is_callable else default.arg
         missing = [name for name in columns.required if row.get(name) is None]
         if missing:
             raise RecordError(f"{record.entity} {record.source_id!r} lacks {', '.join(sorted(missing))}")
@@ -226,7 +232,9 @@ class ProfileStore:
             row["synced_at"] = now
             (inserts if previous is None else updates).append(row)
         if inserts:
-            session.execute(insert(model), inserts)
+            # executemany batches only rows with the same columns set: group them so.
+            inserts.sort(key=lambda row: tuple(value is None for value in row.values()))
+            session.execute(insert(model.__table__), inserts)  # Core: no ORM bookkeeping per row
         if updates:
             session.execute(update(model), updates)
         counts.added += len(inserts)
