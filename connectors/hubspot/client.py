@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.http_headers import parse_http_date, parse_retry_after
 
 _ASSOCIATION_BATCH = 100
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -208,14 +208,9 @@ class HubSpotClient:
         self._sleep(seconds)
 
     def _note_server_time(self, response: httpx.Response) -> None:
-        value = response.headers.get("Date")
-        if not value:
-            return
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return
-        self.server_time = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = parse_http_date(response.headers.get("Date"))
+        if when is not None:
+            self.server_time = when
 
 
 def _page(body: dict[str, Any]) -> Page:
@@ -261,23 +256,6 @@ def error_message(response: httpx.Response) -> str:
             return str(message)
     text = response.text.strip()
     return text[:300] if text else response.reason_phrase or f"HTTP {response.status_code}"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds; HubSpot sends a number, HTTP also allows a date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def epoch_millis(when: datetime) -> int:

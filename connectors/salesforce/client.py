@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
 from connectors.base import ConnectorError
+from connectors.http_headers import parse_http_date, parse_retry_after
 
 USER_AGENT = "JourneyAssistant/0.1 (salesforce connector)"
 
@@ -103,24 +103,6 @@ def error_for(response: httpx.Response, what: str) -> SalesforceError:
     if status in (400, 404):
         return SalesforceQueryError(f"Salesforce rejected {what} ({label}): {message}", status=status, error_code=code)
     return SalesforceError(f"Salesforce answered {what} with HTTP {status} ({label}): {message}", status=status, error_code=code)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: a number or an HTTP date."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 class SalesforceClient:
@@ -253,11 +235,6 @@ class SalesforceClient:
         return min(wait, self._max_wait)
 
     def _note_server_time(self, response: httpx.Response) -> None:
-        value = response.headers.get("Date")
-        if not value:
-            return
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return
-        self.server_time = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        when = parse_http_date(response.headers.get("Date"))
+        if when is not None:
+            self.server_time = when

@@ -11,11 +11,11 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from connectors.http_headers import parse_http_date, parse_retry_after
 
 # Validators belong to the URL they were issued for; a redirect target must not get them.
 _CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since")
@@ -225,7 +225,7 @@ class WebClient:
         try:
             status = response.status_code
             if status >= 500 or status == 429:
-                raise _RetryableStatus(status, parse_retry_after(response.headers))
+                raise _RetryableStatus(status, parse_retry_after(response.headers.get("Retry-After")))
             if response.next_request is not None:
                 return self._result(response, b""), response.next_request
             content = b""
@@ -267,30 +267,6 @@ def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
 def media_type_of(headers: httpx.Headers) -> str:
     """``text/html; charset=utf-8`` -> ``text/html``."""
     return headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-
-
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Retry-After as seconds to wait; it may be a number or an HTTP date."""
-    value = headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    when = parse_http_date(value)
-    if when is None:
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    """An HTTP date (Last-Modified, Retry-After) as an aware datetime, or None."""
-    if not value:
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _describe_os_error(exc: Exception) -> str:

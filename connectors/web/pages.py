@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.base import KnownDocument, SyncItem
+from connectors.http_headers import parse_http_date
 from connectors.web.client import (
     FetchResult,
     RedirectRefused,
     UnsupportedContent,
     WebClient,
     WebFetchError,
-    parse_http_date,
 )
 from connectors.web.config import WebRunStats, WebSourceConfig
 from connectors.web.html_page import HtmlPageSignals, header_only_signals, read_html_page
