@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
+	# the demo company (generated from a seed, loaded through the real connectors; a no-op once loaded)
+	$(BIN)/journey demo
 	$(BIN)/journey serve
 
 test: install
