@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from knowledge.db import Database
 from knowledge.profiles import ProfileRecord, ProfileStore, Ref
-from knowledge.profiles.models import Account
+from knowledge.profiles.models import Account, Contact
 from knowledge.profiles.queries import AccountNotFound, ProfileQueries
 
 
@@ -40,8 +40,12 @@ def _load(db: Database) -> None:
         ProfileRecord("account", "9", {"name": "ACME Corp."}),
         ProfileRecord("deal", "x", {"account_id": Ref("account", "9"), "status": "open", "amount": "500"}),
     ])
+    # Jane is also known from web events: another contact record of the same person.
+    store.write("web", [ProfileRecord("contact", "u-7", {"email": "jane@acme.example", "phone": "+49 821 555",
+                                                          "account_id": "crm:account:acme"})])
     with db.session() as session:
         session.execute(update(Account).where(Account.id == "crm2:account:9").values(master_id="crm:account:acme"))
+        session.execute(update(Contact).where(Contact.email == "jane@acme.example").values(person_id="person:jane"))
 
 
 @pytest.fixture
@@ -74,7 +78,10 @@ def test_lookup_by_id_source_id_name_and_fuzzy_name(queries: ProfileQueries) -> 
 
 def test_profile_has_contacts_open_and_closed_deals_and_touchpoints(queries: ProfileQueries) -> None:
     profile = queries.account_profile("crm:account:acme")
-    assert [c["full_name"] for c in profile["contacts"]] == ["Jane Roe"]
+    assert [c["full_name"] for c in profile["contacts"]] == ["Jane Roe"]  # one row per person
+    jane = profile["contacts"][0]
+    assert jane["job_title"] == "CFO" and jane["phone"] == "+49 821 555"  # gaps filled from her other record
+    assert sorted(jane["records"]) == ["crm:contact:jane", "web:contact:u-7"]
     assert [d["id"] for d in profile["open_deals"]] == ["crm:deal:d1", "crm2:deal:x"]
     assert profile["open_deals"][0]["owner"] == "Ann Rep"
     assert [(d["id"], d["products"]) for d in profile["closed_deals"]] == [("crm:deal:d2", ["GTX Pro"])]

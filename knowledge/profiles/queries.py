@@ -7,6 +7,7 @@ part of their master: its profile lists their contacts, deals and touchpoints to
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,6 +52,25 @@ DEAL_FIELDS = ("id", "name", "pipeline", "stage", "status", "amount", "currency"
                "closed_on", "source")
 TOUCHPOINT_FIELDS = ("id", "occurred_at", "type", "channel", "kind", "world", "title", "campaign", "content_uri",
                      "contact_id", "person_id", "source")
+
+
+def _one_per_person(contacts: Sequence[Contact]) -> list[dict[str, Any]]:
+    """One row per person: the record that knows most about them (usually the CRM's), with
+    gaps filled from the person's other records and every record id listed."""
+    by_person: dict[str, list[Contact]] = defaultdict(list)
+    for contact in contacts:
+        by_person[contact.person_id or contact.id].append(contact)
+    rows = []
+    for records in by_person.values():
+        records.sort(key=lambda c: -sum(getattr(c, f) is not None for f in CONTACT_FIELDS))
+        row = _row(records[0], CONTACT_FIELDS)
+        for other in records[1:]:
+            for field in CONTACT_FIELDS:
+                if row[field] is None:
+                    row[field] = _plain(getattr(other, field))
+        row["records"] = [c.id for c in records]
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -157,7 +177,7 @@ class ProfileQueries:
         return {
             "account": _row(account, ACCOUNT_FIELDS) | {"owner": owners.get(account.owner_id or ""), "attributes": account.attributes},
             "merged_accounts": [_row(m, ACCOUNT_FIELDS) for m in merged],
-            "contacts": [_row(c, CONTACT_FIELDS) for c in contacts],
+            "contacts": _one_per_person(contacts),
             "open_deals": [deal_dict(d) for d in open_deals],
             "closed_deals": [deal_dict(d) for d in closed],
             "totals": {
@@ -193,7 +213,11 @@ class ProfileQueries:
 
     @staticmethod
     def _count_by_account(session: Session, model: type[Contact], ids: list[str]) -> dict[str, int]:
-        rows = session.execute(select(model.account_id, func.count()).where(model.account_id.in_(ids or [""])).group_by(model.account_id))
+        """People per account: a person known from the CRM and from web events counts once."""
+        person = func.coalesce(model.person_id, model.id)
+        rows = session.execute(
+            select(model.account_id, func.count(person.distinct())).where(model.account_id.in_(ids or [""])).group_by(model.account_id)
+        )
         return {account: count for account, count in rows.tuples()}
 
     @staticmethod
