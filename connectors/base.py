@@ -52,6 +52,8 @@ class LoadResult(Generic[CursorT]):
     cursor: CursorT
     complete: bool
     complete_entities: frozenset[str] = frozenset()
+    warnings: tuple[str, ...] = ()
+    """What the run found worth a look without failing an item ("1425 deals without an account")."""
 
 
 class Connector(ABC, Generic[CursorT]):

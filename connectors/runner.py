@@ -100,6 +100,7 @@ class SyncRunner:
                 self._indexer.reconcile(source)
             result = self._consume(source, connector, default_visibility, report)
             report.complete = result.complete
+            report.warnings.extend({"uri": source, "warning": warning} for warning in result.warnings)
             self._state.save_cursor(source, result.cursor)
         except BaseException as exc:
             report.seconds = time.perf_counter() - started

@@ -100,6 +100,7 @@ def test_maven_preset_equals_the_csv(container: Container, datasets: Path) -> No
     assert technology == sum(row["sector"] == "technolgy" for row in read_csv(root / "accounts.csv")) and misspelled == 0
     assert without_account == sum(not row["account"] for row in pipeline) == 1425
     assert "1425 deals without an account" in cursor_of(container, "maven-crm").warnings
+    assert {"uri": "maven-crm", "warning": "1425 deals without an account"} in report.warnings  # in the sync report too
 
 
 @pytest.mark.realdata

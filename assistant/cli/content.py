@@ -87,6 +87,8 @@ def _print_report(report: dict[str, Any]) -> None:
     for entity, counts in report.get("records", {}).items():
         out.print(f"  {entity}: {counts['added']} added, {counts['updated']} updated, "
                   f"{counts['deleted']} deleted, {counts['unchanged']} unchanged")
+    for warning in report["warnings"][:50]:
+        out.print(f"  [yellow]warning[/] {warning['uri']}: {warning['warning']}")
     for failure in report["failed"][:50]:
         out.print(f"  [red]failed[/] {failure['uri']}: {failure['reason']}")
     if len(report["failed"]) > 50:

@@ -135,7 +135,9 @@ class CsvConnector(Connector[CsvCursor]):
             mapping_hash=self._mapping_hash(), files=states, read=sorted(plan.to_read),
             warnings=self._empty_warnings(states) + run.warnings,
         )
-        return LoadResult(next_cursor, complete=True, complete_entities=frozenset(complete))
+        return LoadResult(
+            next_cursor, complete=True, complete_entities=frozenset(complete), warnings=tuple(next_cursor.warnings)
+        )
 
     # -- planning: which files to read -----------------------------------------------------
 
