@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from functools import cached_property
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from connectors.base import Connector, LoadResult
-from knowledge.documents import ItemFailure, SourceDocument, Tombstone, Unchanged, Visibility
+from knowledge.documents import ItemFailure, KnownDocument, SourceDocument, Tombstone, Unchanged, Visibility
 from knowledge.indexing import Indexer, PreparedDocument
 from knowledge.loaders import LoaderError
 from knowledge.profiles import (
@@ -66,6 +66,27 @@ class SyncReport:
         }
 
 
+class _LazyKnownDocuments(Mapping[str, KnownDocument]):
+    """The source's indexed documents, read on first use: a CRM sync with no notes to
+    write then never builds the indexer (Chroma, the embedding model)."""
+
+    def __init__(self, load: Callable[[], dict[str, KnownDocument]]) -> None:
+        self._load = load
+
+    @cached_property
+    def _documents(self) -> dict[str, KnownDocument]:
+        return self._load()
+
+    def __getitem__(self, uri: str) -> KnownDocument:
+        return self._documents[uri]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._documents)
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+
 class SyncRunner:
     def __init__(
         self,
@@ -113,7 +134,9 @@ class SyncRunner:
     def _consume(
         self, source: str, connector: Connector[Any], visibility: Visibility, report: SyncReport
     ) -> LoadResult[Any]:
-        known = self._indexer.known_documents(source) if connector.delivers_documents else {}
+        known: Mapping[str, KnownDocument] = (
+            _LazyKnownDocuments(lambda: self._indexer.known_documents(source)) if connector.delivers_documents else {}
+        )
         seen: set[str] = set()
         seen_records: dict[str, set[str]] = {}
         pending: list[PreparedDocument] = []
@@ -159,7 +182,8 @@ class SyncRunner:
         self._flush_records(source, records, report)
         if result.complete and connector.delivers_documents:
             gone = sorted(set(known) - seen)
-            report.deleted += self._indexer.delete(source, gone)
+            if gone:
+                report.deleted += self._indexer.delete(source, gone)
             for uri in gone:
                 self._progress("deleted", uri)
         for entity in sorted(result.complete_entities):
@@ -189,7 +213,7 @@ class SyncRunner:
         self,
         source: str,
         doc: SourceDocument,
-        known: dict[str, Any],
+        known: Mapping[str, KnownDocument],
         visibility: Visibility,
         pending: list[PreparedDocument],
         report: SyncReport,

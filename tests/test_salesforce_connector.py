@@ -1,38 +1,21 @@
-"""The Salesforce connector against a fake org on loopback that serves recorded real answers.
-
-The fake serves the recorded SOQL answers of a real org (Nango's recordings: 2,086
-Accounts in two pages, 213 Contacts, 31 Opportunities, 8 Users), the recorded global
-describe and object describes (Nango's Account; CumulusCI's Contact, Lead, Opportunity,
-OpportunityContactRole, Event), and the recorded Event query answer of CumulusCI. The
-recordings hold no Lead, OpportunityContactRole or Task query answers and no Task or User
-describe: those few records and two describes are written below in the recorded shapes,
-pointing at recorded ids. The fake filters ``SystemModstamp >``, pages through
-``nextRecordsUrl``, refuses fields its describe lacks (INVALID_FIELD) and SOQL it cannot
-read (MALFORMED_QUERY), and hides deleted records from ``/query`` but not ``/queryAll``.
-"""
+"""The Salesforce connector against a fake org on loopback that serves recorded real answers
+(see ``salesforce_fake``), synced through the real runner, profile store and indexer."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
 from datetime import datetime, timezone
-from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from connectors.base import LoadResult
 from connectors.registry import build_connector
-from connectors.runner import SyncReport, SyncRunner
 from connectors.salesforce import (
     SalesforceAuthError,
     SalesforceConnector,
@@ -41,336 +24,39 @@ from connectors.salesforce import (
     SalesforceUnavailable,
 )
 from connectors.salesforce.client import error_for
-from connectors.salesforce.connector import parse_modstamp
-from connectors.salesforce.objects import SPECS, deal_status, email_domain_of, task_type
-from knowledge.db import Database
-from knowledge.documents import Visibility
-from knowledge.models import SyncRun
-from knowledge.profiles import ProfileStore
+from connectors.salesforce.objects import SPECS, deal_status, email_domain_of, parse_time, task_type
+from knowledge.documents import KnownDocument, SearchFilters, SourceDocument, Tombstone, Visibility
+from knowledge.profiles import RecordTombstone, Ref
 from knowledge.profiles.models import Account, Contact, Deal, DealContact, Owner, Touchpoint
-from knowledge.sync_state import SyncState
-
-SOURCE = "salesforce"
-TOKEN = "00DdM00000vfgTu!recorded-session"
-VERSION = "v59.0"  # the version the Nango recordings were made with
-SOQL = re.compile(r"^SELECT (?P<fields>.+?) FROM (?P<sobject>\w+)"
-                  r"(?: WHERE SystemModstamp > (?P<since>\S+))? ORDER BY SystemModstamp ASC$")
-MALFORMED = [{"message": "\nSELECT Id FROM Opportunity WHERE\n ^\nERROR at Row:1:Column:34\nunexpected token: '<EOF>'",
-              "errorCode": "MALFORMED_QUERY"}]
-
-
-# --- the recordings ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=None)
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def nango(datasets: Path, name: str) -> dict[str, Any]:
-    return _json(datasets / "crm_api_fixtures" / "salesforce_nango" / f"{name}.test.json")["api"]["get"]
-
-
-def cumulusci(datasets: Path, name: str) -> list[dict[str, Any]]:
-    return _json(datasets / "crm_api_fixtures" / "salesforce_cumulusci_cassettes" / "extracted" / f"{name}.json")
-
-
-def recorded_records(datasets: Path, name: str) -> list[dict[str, Any]]:
-    """Every record of a recorded query, page after page (as the recording followed them)."""
-    return [r for answer in nango(datasets, name).values() for r in answer["response"]["records"]]
-
-
-def recorded_describes(datasets: Path) -> dict[str, dict[str, Any]]:
-    describes = {"Account": next(iter(nango(datasets, "describe-sobject").values()))["response"]}
-    for name in ("Contact", "Lead", "Opportunity", "OpportunityContactRole", "Event"):
-        describes[name] = cumulusci(datasets, f"cumulusci__tests__shared_cassettes__GET_sobjects_{name}_describe")[0]["body"]
-    event_fields = {f["name"]: f for f in describes["Event"]["fields"]}
-    activity = ["Id", "WhoId", "WhatId", "Subject", "ActivityDate", "Description", "AccountId", "OwnerId",
-                "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp"]
-    task_only = ["Status", "Priority", "TaskSubtype", "Type", "CallType", "CallDurationInSeconds", "CompletedDateTime"]
-    describes["Task"] = {"name": "Task", "keyPrefix": "00T", "fields": [
-        event_fields[n] for n in activity] + [{"name": n, "type": "string"} for n in task_only]}
-    user_fields = [k for k in recorded_records(datasets, "users")[0] if k not in ("attributes", "Profile")]
-    describes["User"] = {"name": "User", "keyPrefix": "005", "fields": [{"name": n, "type": "string"} for n in [*user_fields, "Name"]]}
-    return describes
-
-
-def _sobject(type_: str, id_: str, **values: Any) -> dict[str, Any]:
-    return {"attributes": {"type": type_, "url": f"/services/data/{VERSION}/sobjects/{type_}/{id_}"}, "Id": id_, **values}
-
-
-def recorded_events(datasets: Path) -> list[dict[str, Any]]:
-    """CumulusCI's recorded Event answer (a TYPEOF query), in the plain-id shape the
-    connector selects. The recording has no SystemModstamp; one is given."""
-    answers = cumulusci(datasets, "cumulusci__tasks__bulkdata__tests__cassettes__TestSelect.test_select_similarity_select_and_insert_strategy")
-    body = next(a["body"] for a in answers if "FROM%20Event" in a["uri"] and isinstance(a["body"], dict))
-    events = []
-    for n, r in enumerate(body["records"]):
-        who, what = r.get("Who") or {}, r.get("What") or {}
-        events.append(_sobject("Event", r["Id"], Subject=r["Subject"], DurationInMinutes=r["DurationInMinutes"],
-                               ActivityDateTime=r["ActivityDateTime"], StartDateTime=r["ActivityDateTime"],
-                               WhoId=who.get("attributes", {}).get("url", "").rsplit("/", 1)[-1] or None,
-                               WhatId=what.get("attributes", {}).get("url", "").rsplit("/", 1)[-1] or None,
-                               CreatedDate="2024-11-06T10:00:00.000+0000", SystemModstamp=f"2026-05-06T12:10:0{n}.000+0000"))
-    return events
-
-
-def written_records(contacts: list[dict[str, Any]], deals: list[dict[str, Any]], account_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Leads, contact roles and tasks in the recorded answer shape (none were recorded).
-    The first two lead ids are those CumulusCI's recording created; the rest point at
-    recorded contacts, opportunities and an account."""
-    at = "2026-05-06T12:00:0{}.000+0000".format
-    leads = [
-        _sobject("Lead", "00Q9H00000C6pycUAB", FirstName="Jana", LastName="First Lead", Company="Salesforce",
-                 Email="jana.first@example.com", LeadSource="Web", Status="Open - Not Contacted", IsConverted=False,
-                 CreatedDate=at(0), SystemModstamp=at(0)),
-        _sobject("Lead", "00Q9H00000C6pydUAB", LastName="Second Lead", Company="Salesforce", LeadSource="Trade Show",
-                 Status="Working - Contacted", IsConverted=False, CreatedDate=at(1), SystemModstamp=at(1)),
-        _sobject("Lead", "00Q9H00000C6pyeUAB", FirstName=contacts[0]["FirstName"], LastName=contacts[0]["LastName"],
-                 Company="Edge Communications", Email=contacts[0]["Email"], LeadSource="Partner Referral",
-                 Status="Closed - Converted", IsConverted=True, ConvertedContactId=contacts[0]["Id"],
-                 CreatedDate=at(2), SystemModstamp=at(2)),
-    ]
-    roles = [
-        _sobject("OpportunityContactRole", "00KdM000001aAaAUAU", OpportunityId=deals[0]["Id"], ContactId=contacts[0]["Id"],
-                 Role="Decision Maker", IsPrimary=True, SystemModstamp=at(3)),
-        _sobject("OpportunityContactRole", "00KdM000001aAaBUAU", OpportunityId=deals[0]["Id"], ContactId=contacts[1]["Id"],
-                 Role="Evaluator", IsPrimary=False, SystemModstamp=at(3)),
-        _sobject("OpportunityContactRole", "00KdM000001aAaCUAU", OpportunityId=deals[1]["Id"], ContactId=contacts[2]["Id"],
-                 Role="Economic Buyer", IsPrimary=True, SystemModstamp=at(4)),
-    ]
-    tasks = [
-        _sobject("Task", "00TdM00000Call1UAA", Subject="Call about pricing", Description="Wants a TCO comparison",
-                 TaskSubtype="Call", CallType="Outbound", CallDurationInSeconds=540, Status="Completed",
-                 WhoId=contacts[0]["Id"], WhatId=deals[0]["Id"], AccountId=contacts[0]["AccountId"],
-                 OwnerId=deals[0]["OwnerId"], ActivityDate="2026-05-04", CreatedDate=at(5), SystemModstamp=at(5)),
-        _sobject("Task", "00TdM00000Mail1UAA", Subject="Email: Datasheet", TaskSubtype="Email", Status="Completed",
-                 WhoId="00Q9H00000C6pycUAB", CreatedDate=at(6), SystemModstamp=at(6)),
-        _sobject("Task", "00TdM00000Todo1UAA", Subject="Prepare QBR", TaskSubtype="Task", Status="Not Started",
-                 WhatId=account_id, ActivityDate="2026-05-20", CreatedDate=at(7), SystemModstamp=at(7)),
-    ]
-    return {"Lead": leads, "OpportunityContactRole": roles, "Task": tasks}
-
-
-def org_records(datasets: Path, describes: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    records = {name: copy.deepcopy(recorded_records(datasets, file)) for name, file in
-               (("User", "users"), ("Account", "accounts"), ("Contact", "contacts"), ("Opportunity", "opportunities"))}
-    records |= written_records(records["Contact"], records["Opportunity"], records["Account"][0]["Id"])
-    records["Event"] = recorded_events(datasets)
-    for name, rows in records.items():
-        if any(f["name"] == "IsDeleted" for f in describes[name]["fields"]):
-            for row in rows:
-                row.setdefault("IsDeleted", False)
-    return records
-
-
-# --- the fake org -----------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    """A scripted failure for the next requests whose target matches: an object's query
-    (``Account``), its next pages (``more:Account``) or its describe (``describe:Account``).
-    A ``str`` body is sent as it is (``""``: an empty body)."""
-
-    target: str
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int = 1
-
-
-@dataclass(frozen=True)
-class SeenRequest:
-    path: str
-    resource: str
-    sobject: str | None
-    soql: str | None
-
-
-class FakeSalesforce:
-    def __init__(self, datasets: Path, port: int) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.describes = recorded_describes(datasets)
-        self.global_describe = next(iter(nango(datasets, "describe-global").values()))["response"]
-        self.records = org_records(datasets, self.describes)
-        self.page_size = 2000  # Salesforce's default batch size, as in the recording
-        self.faults: list[Fault] = []
-        self.requests: list[SeenRequest] = []
-        self._results: dict[str, tuple[str, list[dict[str, Any]]]] = {}
-        self.lock = threading.Lock()
-
-    def queries(self, sobject: str) -> list[SeenRequest]:
-        return [r for r in self.requests if r.sobject == sobject and r.resource != "describe"]
-
-    def answer(self, path: str, query: dict[str, list[str]], authorization: str) -> tuple[int, Any, dict[str, str]]:
-        if authorization != f"Bearer {TOKEN}":
-            return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], {}
-        base = f"/services/data/{VERSION}"
-        if not path.startswith(base):
-            return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], {}
-        rest = path[len(base):]
-        with self.lock:
-            if rest == "/sobjects":
-                self.requests.append(SeenRequest(path, "global", None, None))
-                return 200, self.global_describe, {}
-            if match := re.fullmatch(r"/sobjects/(\w+)/describe", rest):
-                self.requests.append(SeenRequest(path, "describe", match[1], None))
-                return self._fault(f"describe:{match[1]}") or self._describe(match[1])
-            if match := re.fullmatch(r"/query/(\w+)-(\d+)", rest):
-                sobject, rows = self._results[match[1]]
-                self.requests.append(SeenRequest(path, "more", sobject, None))
-                return self._fault(f"more:{sobject}") or (200, self._page(match[1], rows, int(match[2])), {})
-            if rest in ("/query", "/queryAll"):
-                return self._query(path, rest[1:], query.get("q", [""])[0])
-        return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], {}
-
-    def _fault(self, target: str) -> tuple[int, Any, dict[str, str]] | None:
-        for fault in self.faults:
-            if fault.target == target and fault.times > 0:
-                fault.times -= 1
-                return fault.status, fault.body, fault.headers
-        return None
-
-    def _describe(self, sobject: str) -> tuple[int, Any, dict[str, str]]:
-        if sobject not in self.describes:
-            return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], {}
-        return 200, self.describes[sobject], {}
-
-    def _query(self, path: str, resource: str, soql: str) -> tuple[int, Any, dict[str, str]]:
-        match = SOQL.match(soql)
-        self.requests.append(SeenRequest(path, resource, match["sobject"] if match else None, soql))
-        if match is None:
-            return 400, [{"message": f"\n{soql}\n^\nERROR at Row:1:Column:1\nunexpected token", "errorCode": "MALFORMED_QUERY"}], {}
-        sobject, fields = match["sobject"], [f.strip() for f in match["fields"].split(",")]
-        if fault := self._fault(sobject):
-            return fault
-        known = {f["name"] for f in self.describes[sobject]["fields"]}
-        for name in fields:
-            if (name.split(".")[0] + "Id" if "." in name else name) not in known:
-                return 400, [{"message": f"\n{soql}\n^\nERROR at Row:1:Column:8\nNo such column '{name}' on entity "
-                              f"'{sobject}'.", "errorCode": "INVALID_FIELD"}], {}
-        since = parse_modstamp(match["since"]) if match["since"] else None
-        rows = [r for r in self.records[sobject]
-                if (resource == "queryAll" or not r.get("IsDeleted"))
-                and (since is None or parse_modstamp(r["SystemModstamp"]) > since)]
-        rows.sort(key=lambda r: parse_modstamp(r["SystemModstamp"]))
-        projected = [{"attributes": r["attributes"], **{f.split(".")[0]: r.get(f.split(".")[0]) for f in fields}} for r in rows]
-        locator = f"0r8xx{len(self._results):013d}"
-        self._results[locator] = (sobject, projected)
-        return 200, self._page(locator, projected, 0), {}
-
-    def _page(self, locator: str, rows: list[dict[str, Any]], offset: int) -> dict[str, Any]:
-        end = offset + self.page_size
-        page: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows)}
-        if end < len(rows):
-            page["nextRecordsUrl"] = f"/services/data/{VERSION}/query/{locator}-{end}"
-        page["records"] = rows[offset:end]
-        return page
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        parts = urlsplit(self.path)
-        status, body, headers = self.server.org.answer(parts.path, parse_qs(parts.query), self.headers.get("Authorization", ""))
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)  # also sends Date, the org's clock
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    org: FakeSalesforce
+from salesforce_fake import (
+    CALL_NOTE,
+    MALFORMED,
+    MEETING_NOTES,
+    SOURCE,
+    TOKEN,
+    VERSION,
+    FakeSalesforce,
+    Fault,
+    Sync,
+    cumulusci,
+    expected_counts,
+    make_container,
+    open_sync,
+    serving,
+    sobject,
+)
 
 
 @pytest.fixture
 def org(datasets: Path) -> Iterator[FakeSalesforce]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.org = FakeSalesforce(datasets, server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server.org
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-# --- the real store and runner ----------------------------------------------------------
-
-
-@dataclass
-class Sync:
-    db: Database
-    state: SyncState
-    store: ProfileStore
-    org: FakeSalesforce
-    sleeps: list[float] = field(default_factory=list)
-
-    def config(self, **overrides: Any) -> SalesforceSourceConfig:
-        values = {"instance_url": self.org.url, "access_token": TOKEN, "api_version": VERSION, "timeout_seconds": 5}
-        return SalesforceSourceConfig(**(values | overrides))
-
-    def run(self, batch_records: int = 5000, **overrides: Any) -> SyncReport:
-        def no_indexer() -> Any:
-            raise AssertionError("a records-only sync must not build the content indexer")
-
-        config = self.config(**overrides)
-        self.state.register_source(SOURCE, "salesforce", config.stored_config())
-        runner = SyncRunner(self.state, no_indexer, profiles=self.store, batch_records=batch_records)
-        return runner.run(SOURCE, SalesforceConnector(config, sleep=self.sleeps.append), Visibility.INTERNAL)
-
-    def last_run(self) -> SyncRun:
-        with self.db.session() as session:
-            run = session.scalars(select(SyncRun).where(SyncRun.source_name == SOURCE).order_by(SyncRun.id.desc())).first()
-            session.expunge_all()
-            return run
-
-    def count(self, entity: str) -> int:
-        return len(self.store.known_source_ids(SOURCE, entity))
-
-    def cursor(self) -> dict[str, datetime]:
-        saved = self.state.load_cursor(SOURCE, SalesforceCursor)
-        return saved.modstamps if saved else {}
-
-    def get(self, model: type, source_id: str) -> Any:
-        entity = {Account: "account", Contact: "contact", Deal: "deal", Owner: "owner", Touchpoint: "touchpoint"}[model]
-        with self.db.session() as session:
-            row = session.get(model, f"{SOURCE}:{entity}:{source_id}")
-            session.expunge_all()
-            return row
-
-
-@contextmanager
-def open_sync(url: str, org: FakeSalesforce) -> Iterator[Sync]:
-    db = Database(url)
-    db.migrate()
-    try:
-        yield Sync(db, SyncState(db), ProfileStore(db), org)
-    finally:
-        db.dispose()
+    with serving(datasets) as running:
+        yield running
 
 
 @pytest.fixture
-def sync(tmp_path: Path, org: FakeSalesforce) -> Iterator[Sync]:
-    with open_sync(f"sqlite:///{tmp_path / 'journey.db'}", org) as opened:
+def sync(tmp_path: Path, org: FakeSalesforce, embedder: object) -> Iterator[Sync]:
+    with open_sync(tmp_path / "ws", f"sqlite:///{tmp_path / 'journey.db'}", org, embedder) as opened:
         yield opened
-
-
-def expected_counts(org: FakeSalesforce) -> dict[str, int]:
-    live = {name: [r for r in rows if not r.get("IsDeleted")] for name, rows in org.records.items()}
-    return {"owner": len(live["User"]), "account": len(live["Account"]), "contact": len(live["Contact"]) + len(live["Lead"]),
-            "deal": len(live["Opportunity"]), "deal_contact": len(live["OpportunityContactRole"]),
-            "touchpoint": len(live["Task"]) + len(live["Event"])}
 
 
 # --- a full sync ------------------------------------------------------------------------
@@ -378,9 +64,9 @@ def expected_counts(org: FakeSalesforce) -> dict[str, int]:
 
 @pytest.mark.realdata
 def test_full_sync_stores_every_recorded_record_then_an_incremental_one_changes_nothing(
-    database_url: str, org: FakeSalesforce
+    tmp_path: Path, database_url: str, org: FakeSalesforce, embedder: object
 ) -> None:
-    with open_sync(database_url, org) as sync:
+    with open_sync(tmp_path / "ws", database_url, org, embedder) as sync:
         check_full_then_incremental_sync(sync, org)
 
 
@@ -392,7 +78,11 @@ def check_full_then_incremental_sync(sync: Sync, org: FakeSalesforce) -> None:
     assert {entity: sync.count(entity) for entity in expected} == expected
     assert {e: c["added"] for e, c in report.records.to_dict().items()} == expected
     assert report.failed == [] and report.complete
-    assert report.added == report.chunks == 0  # records only: no documents, no embedding
+    # the two activities with a description and an account became documents; the lead's e-mail did not
+    assert set(sync.documents()) == {"salesforce/task/00TdM00000Call1UAA", "salesforce/event/00U9H000000RzvSUAS"}
+    assert report.added == 2 and report.warnings == [{"uri": SOURCE, "warning": (
+        "1 Salesforce tasks/events with a description but no account were not indexed "
+        "(internal notes without an account would reach every rep)")}]
 
     # the recorded paging: 2,000 Accounts, then the other 86 behind nextRecordsUrl
     assert [r.resource for r in org.queries("Account")] == ["queryAll", "more"]
@@ -451,7 +141,7 @@ def check_full_then_incremental_sync(sync: Sync, org: FakeSalesforce) -> None:
         roles = {(r.deal_id, r.role, r.is_primary) for r in session.scalars(select(DealContact))}
     assert ("salesforce:deal:006dM00000Mw7VtQAJ", "Decision Maker", True) in roles
 
-    newest = {name: max(parse_modstamp(r["SystemModstamp"]) for r in rows) for name, rows in org.records.items()}
+    newest = {name: max(parse_time(r["SystemModstamp"]) for r in rows) for name, rows in org.records.items()}
     assert sync.cursor() == newest
 
     stored = sync.state.get_source(SOURCE).config
@@ -460,6 +150,8 @@ def check_full_then_incremental_sync(sync: Sync, org: FakeSalesforce) -> None:
     org.requests.clear()
     again = sync.run()
     assert again.records.total("added") == again.records.total("updated") == again.records.total("deleted") == 0
+    # an incremental run lists no notes, so it is not complete and the runner deletes none of them
+    assert (again.added, again.deleted, again.complete) == (0, 0, False) and len(sync.documents()) == 2
     for name in newest:
         (query,) = org.queries(name)
         assert f"WHERE SystemModstamp > {newest[name].strftime('%Y-%m-%dT%H:%M:%SZ')} ORDER BY" in query.soql
@@ -476,7 +168,7 @@ def test_paging_follows_next_records_url_across_many_pages(sync: Sync, org: Fake
 
     assert sync.count("contact") == 213 and report.records.total("added") == 213
     assert [r.resource for r in org.queries("Contact")] == ["queryAll"] + ["more"] * 8  # 9 pages of <= 25
-    assert sync.cursor() == {"Contact": max(parse_modstamp(r["SystemModstamp"]) for r in org.records["Contact"])}
+    assert sync.cursor() == {"Contact": max(parse_time(r["SystemModstamp"]) for r in org.records["Contact"])}
 
 
 @pytest.mark.realdata
@@ -583,7 +275,7 @@ def test_a_sync_that_died_is_resumed_from_the_saved_cursor_without_duplicates_or
     changed = org.records["Account"][:3]
     for n, account in enumerate(changed):
         account |= {"Industry": "Logistics", "SystemModstamp": later(n)}
-    org.records["Contact"].append(_sobject("Contact", "003dM00001zzzzzQAA", FirstName="Neu", LastName="Kontakt",
+    org.records["Contact"].append(sobject("Contact", "003dM00001zzzzzQAA", FirstName="Neu", LastName="Kontakt",
                                            Email="neu@example.com", IsDeleted=False, SystemModstamp=later(5)))
     org.faults = [Fault("Task", 503, "", times=99)]
     with pytest.raises(SalesforceUnavailable):
@@ -602,7 +294,7 @@ def test_a_sync_that_died_is_resumed_from_the_saved_cursor_without_duplicates_or
     assert counts["contact"] == {"added": 0, "updated": 0, "unchanged": 1, "deleted": 0}
     assert (sync.count("account"), sync.count("contact")) == (2086, 217)
     assert all(sync.get(Account, a["Id"]).industry == "Logistics" for a in changed)
-    assert sync.cursor()["Account"] == parse_modstamp(later(2)) and sync.cursor()["Contact"] == parse_modstamp(later(5))
+    assert sync.cursor()["Account"] == parse_time(later(2)) and sync.cursor()["Contact"] == parse_time(later(5))
 
 
 @pytest.mark.realdata
@@ -616,6 +308,7 @@ def test_records_deleted_in_salesforce_leave_the_store(sync: Sync, org: FakeSale
     assert sync.get(Contact, contact["Id"]) is None and sync.get(Touchpoint, task["Id"]) is None
     assert (sync.count("contact"), sync.count("touchpoint")) == (215, 5)
     assert report.records.entities["contact"].deleted == 1 and report.records.entities["touchpoint"].deleted == 1
+    assert report.deleted == 1 and set(sync.documents()) == {"salesforce/event/00U9H000000RzvSUAS"}  # the call note
     assert org.queries("Contact")[0].resource == "queryAll"  # /query would not have shown the deletion
 
 
@@ -636,6 +329,117 @@ def test_a_full_sync_without_a_cursor_removes_records_purged_unseen(sync: Sync, 
     assert sync.count("account") == 2086
 
 
+# --- call notes, e-mails and meeting notes as internal documents ------------------------
+
+CALL, MAIL, MEETING = "00TdM00000Call1UAA", "00TdM00000Mail1UAA", "00U9H000000RzvSUAS"
+CALL_URI, MEETING_URI = f"salesforce/task/{CALL}", f"salesforce/event/{MEETING}"
+EDGE, TOM_CRUISE = "001dM00003jU9GxQAK", "0019H00000H25ppQAB"  # the accounts of the call and of the meeting
+SKIPPED_ONE = ("1 Salesforce tasks/events with a description but no account were not indexed "
+               "(internal notes without an account would reach every rep)",)
+
+
+def drain(items: Generator[Any, None, LoadResult[SalesforceCursor]]) -> tuple[list[Any], LoadResult[SalesforceCursor]]:
+    collected: list[Any] = []
+    while True:
+        try:
+            collected.append(next(items))
+        except StopIteration as stop:
+            return collected, stop.value
+
+
+def documents_in(items: list[Any]) -> dict[str, SourceDocument]:
+    return {item.uri: item for item in items if isinstance(item, SourceDocument)}
+
+
+@pytest.mark.realdata
+def test_activity_descriptions_become_internal_documents_of_their_account(sync: Sync, org: FakeSalesforce) -> None:
+    items, result = drain(sync.connector(objects=["Task", "Event"]).load(None, {}))
+
+    documents = documents_in(items)
+    assert set(documents) == {CALL_URI, MEETING_URI}  # the to-do has no text; the lead's e-mail has no account
+    call = documents[CALL_URI]
+    assert (call.visibility, call.account_id, call.media_type, call.title) == (
+        Visibility.INTERNAL, Ref("account", EDGE), "text/plain", "Call 2026-05-04: Call about pricing")
+    assert call.content.decode() == (
+        "Subject: Call about pricing\nType: Call (outbound, completed)\nDate: 2026-05-04\nWho: Rose Gonzalez\n"
+        f"Related to: Dickenson Mobile Generators\nAccount: Edge Communications\n\n{CALL_NOTE}\n")
+    meeting = documents[MEETING_URI]
+    assert (meeting.visibility, meeting.account_id, meeting.title) == (
+        Visibility.INTERNAL, Ref("account", TOM_CRUISE), "Meeting 2024-11-07: Test Event 1")  # its account is in WhatId
+    assert meeting.content.decode().endswith(f"Who: Contact\nRelated to: Tom Cruise\n\n{MEETING_NOTES}\n")
+    assert [type(i).__name__ for i in items].count("ProfileRecord") == 6  # the touchpoints are still all there
+
+    assert result.warnings == SKIPPED_ONE and result.complete
+    assert all("Who.Name, What.Name, Account.Name" in q.soql for name in ("Task", "Event") for q in org.queries(name))
+    _, tasks_only = drain(sync.connector(objects=["Task"]).load(None, {}))
+    assert not tasks_only.complete  # Event left out: its notes were not listed, so none may be deleted
+
+
+@pytest.mark.realdata
+def test_an_activity_deleted_or_emptied_in_salesforce_takes_its_note_out(sync: Sync, org: FakeSalesforce) -> None:
+    connector = sync.connector(objects=["Task", "Event"])
+    _, first = drain(connector.load(None, {}))
+    later = "2026-05-07T09:00:0{}.000+0000".format
+    call, meeting, mail = org.record("Task", CALL), org.record("Event", MEETING), org.record("Task", MAIL)
+    call |= {"IsDeleted": True, "SystemModstamp": later(0)}
+    meeting |= {"Description": "  ", "SystemModstamp": later(1)}  # the notes were cleared
+    mail |= {"Subject": "Email: Datasheet (resent)", "SystemModstamp": later(2)}  # still without an account
+
+    indexed = {uri: KnownDocument(uri, "sha256-of-before") for uri in (CALL_URI, MEETING_URI)}
+    items, result = drain(connector.load(first.cursor, indexed))
+    assert [i for i in items if isinstance(i, (Tombstone, RecordTombstone, SourceDocument))] == [
+        RecordTombstone("touchpoint", CALL), Tombstone(CALL_URI), Tombstone(MEETING_URI)]
+    assert result.warnings == SKIPPED_ONE
+    assert not result.complete  # an incremental run: the runner must not delete the notes it did not see
+
+    items, _ = drain(connector.load(first.cursor, {}))  # nothing indexed: nothing to take out
+    assert not [i for i in items if isinstance(i, Tombstone)]
+
+
+@pytest.mark.realdata
+def test_a_note_lives_and_dies_with_its_activity_through_the_runner(sync: Sync, org: FakeSalesforce) -> None:
+    sync.run(objects=["Task", "Event"])
+    assert set(sync.documents()) == {CALL_URI, MEETING_URI}
+    assert sync.documents()[CALL_URI].account_id == f"salesforce:account:{EDGE}"  # the Ref, resolved in the source
+
+    org.record("Task", CALL).update(AccountId=None, WhatId=None, SystemModstamp="2026-05-07T09:00:00.000+0000")
+    report = sync.run(objects=["Task", "Event"])  # the call lost its account: its note must not reach every rep
+    assert report.deleted == 1 and set(sync.documents()) == {MEETING_URI}
+    assert report.warnings == [{"uri": SOURCE, "warning": w} for w in SKIPPED_ONE]  # the call (the e-mail was not re-read)
+    assert sync.get(Touchpoint, CALL).account_id is None  # the touchpoint stays
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_synced_notes_are_found_only_by_reps_of_their_account(tmp_path: Path, org: FakeSalesforce, embedder: object) -> None:
+    """The path of `journey sync salesforce`: settings, container, runner, real model and retriever."""
+    objects = ["Account", "Contact", "Opportunity", "Task", "Event"]
+    container = make_container(tmp_path / "ws", f"sqlite:///{tmp_path / 'journey.db'}", embedder, salesforce={
+        "instance_url": org.url, "access_token": TOKEN, "api_version": VERSION, "objects": objects})
+    try:
+        report = container.sync(container.crm_source("salesforce"))
+        assert report.failed == [] and report.added == 2 and report.embedded >= 2
+        retriever = container.retriever
+        edge, tom_cruise = (SearchFilters(account_ids=(f"salesforce:account:{a}",)) for a in (EDGE, TOM_CRUISE))
+        visitor = SearchFilters(visibility=("public",))
+        call_query, meeting_query = "TCO comparison and ROI calculator for the board", "gateway MQTT over TLS pilot"
+
+        def uris(query: str, filters: SearchFilters, mode: str = "hybrid") -> set[str]:
+            return {hit.uri for hit in retriever.search(query, 10, filters, mode)}  # type: ignore[arg-type]
+
+        hit = next(h for h in retriever.search(call_query, 10, edge) if h.uri == CALL_URI)
+        assert (hit.account_id, hit.visibility, hit.title) == (
+            f"salesforce:account:{EDGE}", "internal", "Call 2026-05-04: Call about pricing")
+        assert MEETING_URI in uris(meeting_query, tom_cruise)
+        for mode in ("dense", "keyword", "hybrid"):
+            assert CALL_URI not in uris(call_query, tom_cruise, mode), mode
+            assert MEETING_URI not in uris(meeting_query, edge, mode), mode
+            assert not uris(call_query, visitor, mode) and not uris(meeting_query, visitor, mode), mode
+            assert not uris(call_query, SearchFilters(account_ids=()), mode), mode  # a rep with no accounts
+    finally:
+        container.close()
+
+
 # --- pieces -------------------------------------------------------------------------------
 
 
@@ -648,7 +452,7 @@ def test_the_stored_config_holds_no_credential_and_the_registry_knows_the_kind()
     assert "access_token" not in stored and "secret" not in json.dumps(stored)
 
     validated, connector = build_connector("salesforce", {**stored, "access_token": "secret"})
-    assert isinstance(connector, SalesforceConnector) and connector.delivers_documents is False
+    assert isinstance(connector, SalesforceConnector) and connector.delivers_documents is True
     assert validated.access_token.get_secret_value() == "secret"
     with pytest.raises(ValueError, match="instance_url must be an http"):
         SalesforceSourceConfig(instance_url="acme.my.salesforce.com")

@@ -14,6 +14,12 @@ The cursor holds, per object, the last SystemModstamp fully processed: it moves 
 the object's query ran to its last page, and never past the org's clock minus
 ``modstamp_lag_seconds`` (late commits). A run that dies is rerun from the saved cursor;
 records written before the crash come again and are unchanged by hash.
+
+Tasks and Events with a description also become internal documents of their account (see
+``activities``). A run lists every document only when it read Task and Event in full, so
+only such a run says ``complete`` (an incremental run, or one with Task or Event left out,
+must not have the runner delete the notes it did not re-read); other runs remove a note
+through a ``Tombstone`` when its activity was deleted or lost its text or its account.
 """
 
 from __future__ import annotations
@@ -27,9 +33,17 @@ import httpx
 from pydantic import Field
 
 from connectors.base import Connector, Cursor, KnownDocument, LoadResult, SyncItem
+from connectors.salesforce.activities import (
+    ACTIVITY_OBJECTS,
+    activity_account,
+    activity_document,
+    activity_text,
+    activity_uri,
+)
 from connectors.salesforce.client import SalesforceAuthError, SalesforceClient, SalesforceQueryError
 from connectors.salesforce.config import SalesforceSourceConfig
-from connectors.salesforce.objects import SPECS, SObjectSpec
+from connectors.salesforce.objects import SPECS, SObjectSpec, parse_time
+from knowledge.documents import Tombstone
 from knowledge.profiles import ProfileRecord, RecordFailure, RecordTombstone
 
 
@@ -37,17 +51,6 @@ class SalesforceCursor(Cursor):
     """Per object name, the last SystemModstamp whose records were all read."""
 
     modstamps: dict[str, datetime] = Field(default_factory=dict)
-
-
-def parse_modstamp(value: Any) -> datetime | None:
-    """``2026-05-01T07:25:37.000+0000`` -> an aware datetime (None if unreadable)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def soql_datetime(value: datetime) -> str:
@@ -71,6 +74,27 @@ class _ObjectRun:
     newest: datetime | None = None
 
 
+@dataclass
+class _Notes:
+    """The run's view of the content store: what is indexed, and the activities whose text
+    stayed out for lack of an account."""
+
+    known: Mapping[str, KnownDocument]
+    without_account: int = 0
+
+    def forget(self, sobject: str, record_id: str) -> Generator[SyncItem, None, None]:
+        """Remove the activity's document, if one was indexed."""
+        uri = activity_uri(sobject, record_id)
+        if uri in self.known:
+            yield Tombstone(uri)
+
+    def warnings(self) -> tuple[str, ...]:
+        if not self.without_account:
+            return ()
+        return (f"{self.without_account} Salesforce tasks/events with a description but no account were not indexed "
+                "(internal notes without an account would reach every rep)",)
+
+
 def _complete_entities(runs: Mapping[str, _ObjectRun]) -> frozenset[str]:
     """Entities whose every object (Contact *and* Lead for contacts) was listed in full
     this run: stored records of theirs that the run did not name are gone at the source.
@@ -88,13 +112,14 @@ def _complete_entities(runs: Mapping[str, _ObjectRun]) -> frozenset[str]:
 class SalesforceConnector(Connector[SalesforceCursor]):
     """Syncs Users, Accounts, Contacts, Leads, Opportunities, contact roles, Tasks and
     Events of one org into owner, account, contact, deal, deal_contact and touchpoint
-    records. Auth errors, rate limits and outages that outlast the retries stop the sync
+    records, and the text of Tasks and Events into internal documents of their account.
+    Auth errors, rate limits and outages that outlast the retries stop the sync
     (the cursor stays where it was); a query Salesforce rejects fails that object only,
     reported with the object's name, and the other objects are still synced."""
 
     kind: ClassVar[str] = "salesforce"
     cursor_model: ClassVar[type[SalesforceCursor]] = SalesforceCursor
-    delivers_documents: ClassVar[bool] = False
+    delivers_documents: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -112,17 +137,21 @@ class SalesforceConnector(Connector[SalesforceCursor]):
     ) -> Generator[SyncItem, None, LoadResult[SalesforceCursor]]:
         modstamps = dict(cursor.modstamps) if cursor else {}
         runs: dict[str, _ObjectRun] = {}
+        notes = _Notes(known)
         with self._open_client() as client:
             available = client.available_objects()
             for name in self.config.objects:
                 since = modstamps.get(name)
                 run = runs[name] = _ObjectRun(full_listing=since is None)
-                yield from self._sync_object(client, SPECS[name], available, since, run)
+                yield from self._sync_object(client, SPECS[name], available, since, run, notes)
                 if run.finished and run.newest is not None:
                     settled = self._settled(run.newest, client)
                     modstamps[name] = max(settled, since) if since else settled  # never backwards
-        complete = all(run.finished for run in runs.values())
-        return LoadResult(SalesforceCursor(modstamps=modstamps), complete, _complete_entities(runs))
+        # Left out of the config, an object keeps its saved cursor: notes deleted now would not come back
+        # when it is synced again, so only a run that listed Task and Event in full lists every note.
+        activities_listed = all(name in runs and runs[name].full_listing for name in ACTIVITY_OBJECTS)
+        complete = activities_listed and all(run.finished for run in runs.values())
+        return LoadResult(SalesforceCursor(modstamps=modstamps), complete, _complete_entities(runs), notes.warnings())
 
     def _open_client(self) -> SalesforceClient:
         config = self.config
@@ -156,6 +185,7 @@ class SalesforceConnector(Connector[SalesforceCursor]):
         available: Mapping[str, Mapping[str, Any]],
         since: datetime | None,
         run: _ObjectRun,
+        notes: _Notes,
     ) -> Generator[SyncItem, None, None]:
         info = available.get(spec.name)
         if info is None or info.get("queryable") is False:
@@ -167,25 +197,48 @@ class SalesforceConnector(Connector[SalesforceCursor]):
             soql = build_soql(spec.name, fields, since)
             for page in client.query(soql, sobject=spec.name, include_deleted="IsDeleted" in fields):
                 for record in page:
-                    yield from self._items(spec, record, run)
+                    yield from self._items(spec, record, run, notes)
         except SalesforceQueryError as exc:
             yield RecordFailure(spec.entity, f"salesforce:{spec.name}", f"{exc}; {spec.name} not synced this run")
             return
         run.finished = True
 
     @staticmethod
-    def _items(spec: SObjectSpec, record: Mapping[str, Any], run: _ObjectRun) -> Generator[SyncItem, None, None]:
+    def _items(
+        spec: SObjectSpec, record: Mapping[str, Any], run: _ObjectRun, notes: _Notes
+    ) -> Generator[SyncItem, None, None]:
         record_id = record.get("Id")
-        modstamp = parse_modstamp(record.get("SystemModstamp"))
+        modstamp = parse_time(record.get("SystemModstamp"))
         if not isinstance(record_id, str) or not record_id or modstamp is None:
             yield RecordFailure(spec.entity, f"salesforce:{spec.name}/{record_id or '?'}",
                                 f"{spec.name} record without Id or SystemModstamp")
             return
         run.newest = modstamp if run.newest is None else max(run.newest, modstamp)
+        is_activity = spec.name in ACTIVITY_OBJECTS
         if record.get("IsDeleted") is True:
             yield RecordTombstone(spec.entity, record_id)
+            if is_activity:
+                yield from notes.forget(spec.name, record_id)
             return
         values = spec.to_values(record)
-        if values is None:
+        if values is not None:
+            yield ProfileRecord(spec.entity, record_id, values)
+        if is_activity:
+            yield from _activity_items(spec.name, record, record_id, values is not None, notes)
+
+
+def _activity_items(
+    sobject: str, record: Mapping[str, Any], record_id: str, has_record: bool, notes: _Notes
+) -> Generator[SyncItem, None, None]:
+    """The activity's note as a document of its account, or the removal of an indexed one
+    that lost its text, its account or its record (an invitee's copy of an event)."""
+    account = activity_account(record)
+    text = activity_text(record)
+    if has_record and text and account:
+        document = activity_document(sobject, record, account)
+        if document is not None:
+            yield document
             return
-        yield ProfileRecord(spec.entity, record_id, values)
+    if has_record and text:
+        notes.without_account += 1
+    yield from notes.forget(sobject, record_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,6 +52,18 @@ class SObjectSpec:
         return chosen
 
 
+def parse_time(value: Any) -> datetime | None:
+    """``2026-05-01T07:25:37.000+0000`` or ``2026-05-04`` -> an aware datetime (None if
+    unreadable); Salesforce's dates and datetimes, SystemModstamp included."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 def _clean(values: Values) -> Values:
     return {key: value for key, value in values.items() if value is not None and value != ""}
 
@@ -70,7 +83,8 @@ def _owner(record: SalesforceRecord) -> Values:
     return {"owner_id": ref, "owner_queue_id": None if ref else owner_id}
 
 
-def _related_name(record: SalesforceRecord, relation: str) -> Any:
+def related_name(record: SalesforceRecord, relation: str) -> Any:
+    """``Parent.Name`` style values: the name of the record a lookup points to."""
     related = record.get(relation)
     return related.get("Name") if isinstance(related, Mapping) else None
 
@@ -105,7 +119,7 @@ def account_values(r: SalesforceRecord) -> Values:
         "city": r.get("BillingCity"),
         "founded_year": int(year) if year.isdigit() else None,
         "parent_account_id": _id_ref("account", r.get("ParentId")),
-        "parent_name": _related_name(r, "Parent"),
+        "parent_name": related_name(r, "Parent"),
         "customer_status": r.get("Type"),
         "created_at": r.get("CreatedDate"),
         "updated_at": r.get("LastModifiedDate") or r.get("SystemModstamp"),
@@ -298,21 +312,22 @@ def user_values(r: SalesforceRecord) -> Values:
         "name": _full_name(r) or r.get("Username"),
         "email": r.get("Email"),
         "team": r.get("Department"),
-        "role": _related_name(r, "UserRole"),
+        "role": related_name(r, "UserRole"),
         "manager_id": _id_ref("owner", r.get("ManagerId"), USER),
-        "manager_name": _related_name(r, "Manager"),
+        "manager_name": related_name(r, "Manager"),
         "office": r.get("Division"),
         "active": r.get("IsActive") if isinstance(r.get("IsActive"), bool) else None,
         "username": r.get("Username"),
         "title": r.get("Title"),
-        "profile": _related_name(r, "Profile"),
+        "profile": related_name(r, "Profile"),
         "city": r.get("City"),
         "country": r.get("Country"),
     })
 
 
 _ACTIVITY_FIELDS = ("Subject", "Description", "WhoId", "WhatId", "AccountId", "OwnerId", "ActivityDate",
-                    "CreatedDate", "LastModifiedDate", "Type")
+                    "CreatedDate", "LastModifiedDate", "Type", "Who.Name", "What.Name", "Account.Name")
+"""Who/What/Account names go into the header of the activity's document."""
 
 SPECS: dict[str, SObjectSpec] = {spec.name: spec for spec in (
     SObjectSpec("User", "owner", (
