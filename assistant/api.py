@@ -29,6 +29,7 @@ def create_app(container: Container) -> FastAPI:
             "sources": len(statuses),
             "documents": sum(s.documents for s in statuses),
             "chunks": sum(s.chunks for s in statuses),
+            "records": sum(s.records for s in statuses),
         }
 
     @app.get("/v1/search")

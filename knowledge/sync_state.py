@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from knowledge.db import Database
 from knowledge.models import Chunk, Document, Source, SourceCursor, SyncRun, utcnow
+from knowledge.profiles.models import ENTITY_MODELS
 
 CursorModel = TypeVar("CursorModel", bound=BaseModel)
 MAX_STORED_FAILURES = 1000
@@ -29,6 +30,7 @@ class SourceStatus:
     config: dict[str, Any]
     documents: int
     chunks: int
+    records: int
     last_sync_at: datetime | None
     last_status: str | None
     last_success_at: datetime | None
@@ -43,6 +45,7 @@ class SourceStatus:
             "config": self.config,
             "documents": self.documents,
             "chunks": self.chunks,
+            "records": self.records,
             "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
             "last_status": self.last_status,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
@@ -135,6 +138,10 @@ class SyncState:
         with self._db.session() as session:
             documents = dict(session.execute(select(Document.source_name, func.count()).group_by(Document.source_name)).all())
             chunks = dict(session.execute(select(Chunk.source_name, func.count()).group_by(Chunk.source_name)).all())
+            records: dict[str, int] = {}
+            for model in ENTITY_MODELS.values():
+                for name, count in session.execute(select(model.source, func.count()).group_by(model.source)).tuples():
+                    records[name] = records.get(name, 0) + count
             result = []
             for source in session.scalars(select(Source).order_by(Source.name)):
                 last = session.scalars(
@@ -153,6 +160,7 @@ class SyncState:
                         config=source.config,
                         documents=documents.get(source.name, 0),
                         chunks=chunks.get(source.name, 0),
+                        records=records.get(source.name, 0),
                         last_sync_at=last.started_at if last else None,
                         last_status=last.status if last else None,
                         last_success_at=success,

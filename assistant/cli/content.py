@@ -164,10 +164,10 @@ def sources(workspace: Workspace = None, as_json: JsonFlag = False) -> None:
     if as_json:
         _print_json(statuses)
         return
-    table = Table("source", "kind", "documents", "chunks", "last sync", "status", "failed", "where")
+    table = Table("source", "kind", "documents", "chunks", "records", "last sync", "status", "failed", "where")
     for s in statuses:
-        where = s["config"].get("root") or s["config"].get("start_url") or ""
-        table.add_row(s["name"], s["kind"], str(s["documents"]), str(s["chunks"]), (s["last_sync_at"] or "never")[:19],
+        where = s["config"].get("root") or s["config"].get("start_url") or s["config"].get("instance_url") or s["config"].get("base_url") or ""
+        table.add_row(s["name"], s["kind"], str(s["documents"]), str(s["chunks"]), str(s["records"]), (s["last_sync_at"] or "never")[:19],
                       s["last_status"] or "-", str(s["failed_items"]), where)
     out.print(table)
 
