@@ -1,27 +1,14 @@
-"""The HubSpot connector against a fake HubSpot portal on loopback.
-
-The portal serves the recorded real CRM v3 responses in
-``../shared/datasets/crm_api_fixtures/hubspot_nango`` (companies, contacts, deals, owners, the
-deal pipeline, a note) over a real threaded ``http.server`` and answers list, search and
-association requests from them the way HubSpot does: ``after`` paging, the GTE filter on
-the modification time, ascending sort, the search ceiling, archived listings. Where the
-recordings have no data (calls, meetings, e-mails, deal associations) a few objects are
-added in the recorded shapes; each is marked ``not recorded``.
-"""
+"""The HubSpot connector against a fake HubSpot portal on loopback (``hubspot_fake``:
+the recorded real CRM responses served over a real threaded ``http.server``)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from contextlib import contextmanager
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -33,288 +20,26 @@ from connectors.hubspot import HubSpotAuthError, HubSpotConnector, HubSpotCursor
 from connectors.hubspot.client import epoch_millis
 from connectors.hubspot.mapping import StageBook, parse_time
 from connectors.runner import SyncReport, SyncRunner
-from knowledge.documents import SearchFilters, SourceDocument, Visibility
-from knowledge.models import Document
+from hubspot_fake import (
+    BRIAN,
+    HUBSPOT_COMPANY,
+    MARIA,
+    NO_COMPANY_CONTACT,
+    NOTE_COMPANY,
+    NOTE_CONTACT,
+    NOTE_ID,
+    TOKEN,
+    FakePortal,
+    SeenRequest,
+    load_portal,
+    serving,
+)
+from knowledge.documents import KnownDocument, SearchFilters, SourceDocument, Tombstone, Visibility
+from knowledge.models import Chunk, Document
 from knowledge.profiles import ProfileRecord, Ref
 from knowledge.profiles.models import Account, Contact, Deal, DealContact, Owner, Touchpoint
 
 pytestmark = pytest.mark.realdata
-
-TOKEN = "pat-eu1-test-token"
-MODIFIED = {"contacts": "lastmodifieddate"}
-NOTE_ID, NOTE_CONTACT, NOTE_COMPANY = "478016441536", "713492963559", "406260751575"
-HUBSPOT_COMPANY, BRIAN, MARIA, NO_COMPANY_CONTACT = "406597029111", "713802347732", "713903210728", "713940736216"
-UNAUTHORIZED = {  # HubSpot's answer to a request without a valid token
-    "status": "error",
-    "message": "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find "
-    "more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-    "correlationId": "4d0c2b4a-0000-0000-0000-000000000000",
-    "category": "INVALID_AUTHENTICATION",
-}
-
-
-def _mod_property(object_type: str) -> str:
-    return MODIFIED.get(object_type, "hs_lastmodifieddate")
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# --- the fake portal --------------------------------------------------------------------
-
-
-@dataclass
-class Fault:
-    method: str
-    path: str
-    status: int
-    headers: dict[str, str]
-    body: dict[str, Any]
-    times: int
-
-
-@dataclass
-class SeenRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    status: int = 0
-
-
-@dataclass
-class FakePortal:
-    objects: dict[str, dict[str, dict[str, Any]]]
-    owners: list[dict[str, Any]]
-    pipelines: dict[str, Any]
-    links: set[tuple[str, str, str, str]] = field(default_factory=set)
-    clock: datetime = datetime(2026, 3, 18, 12, 0, tzinfo=timezone.utc)
-    ceiling: int = 10_000
-    requests: list[SeenRequest] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
-    url: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    on_request: Callable[[SeenRequest], None] | None = None  # "someone edits HubSpot" while a sync runs
-
-    # changes made "in HubSpot" between syncs
-    def tick(self, seconds: float = 60) -> datetime:
-        self.clock += timedelta(seconds=seconds)
-        return self.clock
-
-    def modify(self, object_type: str, object_id: str, at: datetime | None = None, **properties: Any) -> None:
-        obj = self.objects[object_type][object_id]
-        when = _iso(at or self.tick())
-        obj["properties"].update(properties, **{_mod_property(object_type): when})
-        obj["updatedAt"] = when
-
-    def add(self, object_type: str, object_id: str, **properties: Any) -> None:
-        when = _iso(self.tick())
-        self.objects[object_type][object_id] = {
-            "id": object_id, "createdAt": when, "updatedAt": when, "archived": False,
-            "properties": {"hs_object_id": object_id, "hs_createdate": when, _mod_property(object_type): when, **properties},
-        }
-
-    def archive(self, object_type: str, object_id: str) -> None:
-        obj = self.objects[object_type][object_id]
-        obj["archived"], obj["archivedAt"] = True, _iso(self.tick())
-
-    def link(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
-        self.links |= {(from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id)}
-
-    def fail(self, method: str, path: str, status: int, times: int = 1, headers: dict[str, str] | None = None,
-             body: dict[str, Any] | None = None) -> None:
-        self.faults.append(Fault(method, path, status, headers or {}, body or {"status": "error", "message": "boom"}, times))
-
-    def seen(self, method: str, path: str) -> list[SeenRequest]:
-        return [r for r in self.requests if r.method == method and r.path == path]
-
-    # answers
-    def answer(self, method: str, path: str, query: dict[str, str], body: Any, auth: str) -> tuple[int, dict[str, str], Any]:
-        if auth != f"Bearer {TOKEN}":
-            return 401, {}, UNAUTHORIZED
-        for fault in self.faults:
-            if fault.times > 0 and (fault.method, fault.path) == (method, path):
-                fault.times -= 1
-                return fault.status, fault.headers, fault.body
-        parts = path.strip("/").split("/")
-        if method == "GET" and path == "/crm/v3/pipelines/deals":
-            return 200, {}, self.pipelines
-        if method == "GET" and path == "/crm/v3/owners":
-            owners = [] if query.get("archived") == "true" else self.owners
-            return 200, {}, _offset_page(owners, int(query.get("after", 0)), int(query.get("limit", 100)))
-        if method == "GET" and parts[:3] == ["crm", "v3", "objects"] and len(parts) == 4:
-            return 200, {}, self._list(parts[3], query)
-        if method == "POST" and parts[:3] == ["crm", "v3", "objects"] and parts[4:] == ["search"]:
-            return self._search(parts[3], body)
-        if method == "POST" and parts[:3] == ["crm", "v3", "associations"] and parts[5:] == ["batch", "read"]:
-            return self._associations(parts[3], parts[4], body)
-        return 404, {}, {"status": "error", "message": f"no route {method} {path}"}
-
-    def _shape(self, object_type: str, obj: dict[str, Any], properties: list[str], associations: list[str]) -> dict[str, Any]:
-        always = {"hs_object_id", "createdate", _mod_property(object_type)}
-        shaped = {k: v for k, v in obj.items() if k != "properties"}
-        shaped["properties"] = {k: v for k, v in obj["properties"].items() if k in always or k in properties}
-        found = {
-            to_type: {"results": [{"id": to_id, "type": f"{object_type[:-1]}_to_{to_type[:-1]}"}
-                                  for (f_type, f_id, t_type, to_id) in sorted(self.links)
-                                  if (f_type, f_id, t_type) == (object_type, obj["id"], to_type)]}
-            for to_type in associations
-        }
-        if any(block["results"] for block in found.values()):
-            shaped["associations"] = {t: b for t, b in found.items() if b["results"]}
-        return shaped
-
-    def _list(self, object_type: str, query: dict[str, str]) -> dict[str, Any]:
-        archived = query.get("archived") == "true"
-        limit = min(int(query.get("limit", 10)), 100)
-        rows = sorted((o for o in self.objects.get(object_type, {}).values() if o["archived"] == archived),
-                      key=lambda o: int(o["id"]))
-        start = int(query["after"]) if "after" in query else 0
-        rows = [o for o in rows if int(o["id"]) >= start]
-        properties = query.get("properties", "").split(",")
-        associations = [a for a in query.get("associations", "").split(",") if a]
-        page: dict[str, Any] = {"results": [self._shape(object_type, o, properties, associations) for o in rows[:limit]]}
-        if len(rows) > limit:
-            page["paging"] = {"next": {"after": rows[limit]["id"]}}  # HubSpot's list cursor is the next id
-        return page
-
-    def _search(self, object_type: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        (group,) = body["filterGroups"]
-        (condition,) = group["filters"]
-        if condition["propertyName"] != _mod_property(object_type) or condition["operator"] != "GTE":
-            return 400, {}, {"status": "error", "message": f"unexpected filter {condition}", "category": "VALIDATION_ERROR"}
-        since = int(condition["value"])
-        limit, offset = min(int(body["limit"]), 200), int(body.get("after", 0))
-        if offset + limit > self.ceiling:
-            return 400, {}, {"status": "error", "category": "VALIDATION_ERROR",
-                             "message": f"The search API cannot page past {self.ceiling} results"}
-
-        def modified(o: dict[str, Any]) -> int:
-            return epoch_millis(parse_time(o["properties"][_mod_property(object_type)]))
-
-        rows = sorted((o for o in self.objects[object_type].values() if not o["archived"] and modified(o) >= since),
-                      key=lambda o: (modified(o), int(o["id"])))
-        shown = rows[offset : offset + limit]
-        page: dict[str, Any] = {"total": len(rows), "results": [self._shape(object_type, o, body["properties"], []) for o in shown]}
-        if offset + limit < len(rows):
-            page["paging"] = {"next": {"after": str(offset + limit)}}
-        return 200, {}, page
-
-    def _associations(self, from_type: str, to_type: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        results, errors = [], []
-        for item in body["inputs"]:
-            targets = [{"id": t_id, "type": f"{from_type[:-1]}_to_{to_type[:-1]}"}
-                       for (f_type, f_id, t_type, t_id) in sorted(self.links)
-                       if (f_type, f_id, t_type) == (from_type, item["id"], to_type)]
-            if targets:
-                results.append({"from": {"id": item["id"]}, "to": targets})
-            else:
-                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": f"No {to_type} is associated"})
-        return (207 if errors else 200), {}, {"status": "COMPLETE", "results": results, "numErrors": len(errors), "errors": errors}
-
-
-def _offset_page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
-    page: dict[str, Any] = {"results": rows[offset : offset + limit]}
-    if offset + limit < len(rows):
-        page["paging"] = {"next": {"after": str(offset + limit)}}
-    return page
-
-
-def _recorded(root: Path, name: str, method: str, path: str) -> Any:
-    return json.loads((root / f"{name}.test.json").read_text())["api"][method][path]["response"]
-
-
-def load_portal(datasets: Path) -> FakePortal:
-    root = datasets / "crm_api_fixtures" / "hubspot_nango"
-    companies = _recorded(root, "companies", "get", "/crm/v3/objects/companies")["results"]
-    contacts = _recorded(root, "contacts", "get", "/crm/v3/objects/contacts")["results"]
-    deals = _recorded(root, "deals", "get", "/crm/v3/objects/deals")["results"]
-    listed_deals = _recorded(root, "list-deals", "get", "/crm/v3/objects/deals")["results"]
-    pipeline_of = {d["id"]: d["properties"].get("pipeline") for d in listed_deals}
-    for deal in deals:  # the same deals recorded twice: one recording has the owner, the other the pipeline
-        if pipeline_of.get(deal["id"]):
-            deal["properties"]["pipeline"] = pipeline_of[deal["id"]]
-    note = _recorded(root, "create-note", "post", "/crm/v3/objects/notes")
-    portal = FakePortal(
-        objects={"companies": {o["id"]: o for o in companies}, "contacts": {o["id"]: o for o in contacts},
-                 "deals": {o["id"]: o for o in deals}, "notes": {note["id"]: note}, "calls": {}, "meetings": {}, "emails": {}},
-        owners=_recorded(root, "owners", "get", "/crm/v3/owners")["results"],
-        pipelines=_recorded(root, "fetch-pipelines", "get", "/crm/v3/pipelines/deals"),
-    )
-    portal.link("contacts", NOTE_CONTACT, "companies", NOTE_COMPANY)  # recorded: create-association
-    portal.link("notes", NOTE_ID, "contacts", NOTE_CONTACT)  # recorded: the note's create request
-    # not recorded: Brian and Maria (sample contacts whose company property is "HubSpot") at HubSpot,
-    # two deals with their company and contacts, and a call, a meeting and e-mails like the note
-    portal.link("contacts", BRIAN, "companies", HUBSPOT_COMPANY)
-    portal.link("contacts", MARIA, "companies", HUBSPOT_COMPANY)
-    deal_links = (("493593663734", NOTE_COMPANY, [NOTE_CONTACT]), ("479475667160", HUBSPOT_COMPANY, [BRIAN, MARIA]))
-    for deal_id, company, people in deal_links:
-        portal.link("deals", deal_id, "companies", company)
-        for person in people:
-            portal.link("deals", deal_id, "contacts", person)
-    portal.objects["calls"]["480000000001"] = _engagement(
-        "480000000001", "2026-02-26T09:30:00Z", hs_call_title="Follow up with Brian", hs_call_direction="OUTBOUND",
-        hs_call_body="<p>Brian wants a <b>pricing</b> overview for 40 seats.</p>", hubspot_owner_id="88842095")
-    portal.link("calls", "480000000001", "contacts", BRIAN)
-    portal.objects["meetings"]["480000000002"] = _engagement("480000000002", "2026-02-27T14:00:00Z", hs_meeting_title="Quote review",
-        hs_meeting_body="Walked Maria through the quote.", hs_internal_meeting_notes="She must convince her CFO.")
-    portal.link("meetings", "480000000002", "companies", HUBSPOT_COMPANY)
-    portal.link("meetings", "480000000002", "contacts", MARIA)
-    portal.objects["emails"]["480000000003"] = _engagement("480000000003", "2026-02-28T08:00:00Z", hs_email_subject="Question",
-        hs_email_text="Do you offer an API?", hs_email_direction="INCOMING_EMAIL")
-    portal.link("emails", "480000000003", "contacts", NO_COMPANY_CONTACT)
-    return portal
-
-
-def _engagement(object_id: str, at: str, **properties: Any) -> dict[str, Any]:
-    return {"id": object_id, "createdAt": at, "updatedAt": at, "archived": False,
-            "properties": {"hs_object_id": object_id, "hs_timestamp": at, "hs_createdate": at, "hs_lastmodifieddate": at,
-                           **properties}}
-
-
-@contextmanager
-def serving(portal: FakePortal) -> Iterator[FakePortal]:
-    """The portal on a real threaded HTTP server on loopback."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            split = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            with portal.lock:
-                seen = SeenRequest(self.command, split.path, query, body)
-                portal.requests.append(seen)
-                if portal.on_request is not None:
-                    portal.on_request(seen)
-                status, headers, answer = portal.answer(self.command, split.path, query, body, self.headers.get("Authorization", ""))
-                seen.status = status
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            for name, value in {"Content-Type": "application/json;charset=utf-8", **headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _serve
-
-        def date_time_string(self, timestamp: float | None = None) -> str:
-            return format_datetime(portal.clock, usegmt=True)  # the portal's clock, not ours
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    portal.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield portal
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -624,6 +349,144 @@ def test_a_periodic_full_listing_removes_what_the_archive_cannot_show(harness: H
     this_run = harness.portal.requests[requests_before:]
     assert not [r for r in this_run if r.path.endswith("/search")]
     assert harness.cursor().objects["deals"].listed_at == harness.portal.clock
+
+
+def associations_read(portal: FakePortal, since: int, from_type: str, to_type: str) -> list[SeenRequest]:
+    return [r for r in portal.requests[since:] if r.path == f"/crm/v4/associations/{from_type}/{to_type}/batch/read"]
+
+
+def test_a_deal_with_600_contacts_gets_all_of_them(portal: FakePortal) -> None:
+    deal = "479475667160"
+    extra = [str(800000000000 + n) for n in range(600)]
+    for contact_id in extra:
+        portal.link("deals", deal, "contacts", contact_id)
+    connector = HubSpotConnector(HubSpotSourceConfig(base_url=portal.url, access_token=TOKEN, page_size=100))
+
+    def linked(items: list[Any]) -> set[str]:
+        return {r.values["contact_id"].source_id for r in items
+                if isinstance(r, ProfileRecord) and r.entity == "deal_contact" and r.source_id.startswith(f"{deal}-")}
+
+    items, result = drain(connector.load(None, {}))  # listed: the inline block stops after 100 links
+    assert linked(items) == {BRIAN, MARIA, *extra}
+    pages = associations_read(portal, 0, "deals", "contacts")
+    assert [[i.get("after") is not None for i in r.body["inputs"]] for r in pages] == [[False], [True]]  # 500 + 102
+    assert result.cursor.stats.associations_paged == 1
+    assert not [r for r in portal.requests if "/crm/v3/associations/" in r.path]  # the v4 read only
+
+    before = len(portal.requests)
+    portal.modify("deals", deal, amount="9000")
+    items, _ = drain(connector.load(result.cursor, {}))  # searched: the links come from the v4 read, every page
+    assert linked(items) == {BRIAN, MARIA, *extra} and len(associations_read(portal, before, "deals", "contacts")) == 2
+    assert len([r for r in items if isinstance(r, ProfileRecord) and r.entity == "deal_contact"]) == 602
+
+    same_page_again = {"from": {"id": deal}, "to": [{"toObjectId": int(BRIAN), "associationTypes": []}],
+                       "paging": {"next": {"after": "MC0x"}}}
+    portal.fail("POST", "/crm/v4/associations/deals/contacts/batch/read", 200, times=9, body={"results": [same_page_again]})
+    portal.modify("deals", deal, amount="9100")
+    with pytest.raises(HubSpotError, match=r"same association page twice for deals 479475667160 to contacts"):
+        drain(connector.load(result.cursor, {}))
+
+
+def test_the_primary_company_wins_over_other_companies(portal: FakePortal) -> None:
+    deal = "479475667160"
+    for from_type, from_id in (("deals", deal), ("contacts", MARIA), ("contacts", BRIAN)):
+        portal.link(from_type, from_id, "companies", NOTE_COMPANY)  # a second company, listed before the primary one
+    del portal.objects["contacts"][MARIA]["properties"]["associatedcompanyid"]  # the associations alone decide
+    connector = HubSpotConnector(HubSpotSourceConfig(base_url=portal.url, access_token=TOKEN, page_size=100))
+
+    def accounts(items: list[Any]) -> dict[str, str | None]:
+        found = {r.source_id: r.values["account_id"] for r in items
+                 if isinstance(r, ProfileRecord) and r.source_id in (deal, MARIA, "call-480000000001")}
+        return {key: ref.source_id if ref else None for key, ref in found.items()}
+
+    primary = {deal: HUBSPOT_COMPANY, MARIA: HUBSPOT_COMPANY, "call-480000000001": HUBSPOT_COMPANY}
+    items, result = drain(connector.load(None, {}))  # inline v3 links name the primary one "deal_to_company"
+    assert accounts(items) == primary
+    deal_record = next(r for r in items if isinstance(r, ProfileRecord) and r.entity == "deal" and r.source_id == deal)
+    assert deal_record.values["hubspot_company_ids"] == [HUBSPOT_COMPANY, NOTE_COMPANY]
+    portal.modify("deals", deal, amount="1")
+    portal.modify("contacts", MARIA, jobtitle="Head of Sales")
+    portal.modify("calls", "480000000001", hs_call_title="Follow up again")
+    items, _ = drain(connector.load(result.cursor, {}))  # v4 links: type id 5 / 1, label "Primary"
+    assert accounts(items) == primary
+
+
+def test_notes_follow_their_contact_to_a_new_company(portal: FakePortal) -> None:
+    """The notes' own records never change: only their contact's company does."""
+    portal.association_page = 50  # the contact's 121 notes come in three pages
+    mine = [NOTE_ID] + [str(479000000000 + n) for n in range(120)]
+    for note_id in mine[1:]:
+        portal.add("notes", note_id, hs_timestamp="2026-03-01T09:00:00Z", hs_note_body=f"Call notes {note_id}")
+        portal.link("notes", note_id, "contacts", NOTE_CONTACT)
+    portal.add("notes", "479900000000", hs_timestamp="2026-03-01T09:00:00Z", hs_note_body="Filed under its company")
+    portal.link("notes", "479900000000", "contacts", NOTE_CONTACT)
+    portal.link("notes", "479900000000", "companies", NOTE_COMPANY)  # its own company: it stays there
+    connector = HubSpotConnector(HubSpotSourceConfig(base_url=portal.url, access_token=TOKEN, page_size=100))
+
+    def documents(items: list[Any]) -> dict[str, str]:
+        found = [d for d in items if isinstance(d, SourceDocument)]
+        assert len({d.uri for d in found}) == len(found)  # nothing twice
+        return {d.uri: d.account_id.source_id for d in found}
+
+    items, first = drain(connector.load(None, {}))
+    assert set(documents(items).values()) == {NOTE_COMPANY, HUBSPOT_COMPANY}
+    assert "hubspot/emails/480000000003" not in documents(items)
+    assert first.cursor.engagement_contacts == {NOTE_CONTACT: NOTE_COMPANY, BRIAN: HUBSPOT_COMPANY, NO_COMPANY_CONTACT: ""}
+    known = {d.uri: KnownDocument(d.uri, d.content_hash, account_id=f"hubspot:account:{d.account_id.source_id}")
+             for d in items if isinstance(d, SourceDocument)}
+
+    portal.move_contact(NOTE_CONTACT, HUBSPOT_COMPANY)
+    portal.move_contact(NO_COMPANY_CONTACT, NOTE_COMPANY)  # the e-mail's contact now has a company
+    portal.modify("notes", mine[5], hs_note_body="Edited the same day")  # found by the search anyway
+    before = len(portal.requests)
+    items, second = drain(connector.load(first.cursor, known))
+    expected = {f"hubspot/notes/{n}": HUBSPOT_COMPANY for n in mine} | {"hubspot/emails/480000000003": NOTE_COMPANY}
+    assert documents(items) == expected
+    touchpoints = {r.source_id: r.values["account_id"].source_id for r in items
+                   if isinstance(r, ProfileRecord) and r.entity == "touchpoint"}
+    assert touchpoints == {f"note-{n}": HUBSPOT_COMPANY for n in mine} | {"email-480000000003": NOTE_COMPANY}
+    stats = second.cursor.stats
+    assert (stats.moved_contacts, stats.reaccounted, stats.searched["notes"]) == (2, {"notes": 120, "emails": 1}, 1)
+    assert len(associations_read(portal, before, "contacts", "notes")) == 3
+    assert len([r for r in portal.requests[before:] if r.path == "/crm/v3/objects/notes/batch/read"]) == 2  # 120 notes
+    assert second.cursor.engagement_contacts[NOTE_CONTACT] == HUBSPOT_COMPANY
+
+    before = len(portal.requests)
+    portal.modify("contacts", NOTE_CONTACT, jobtitle="Buyer")  # modified, same company: nothing to redo
+    items, third = drain(connector.load(second.cursor, known))
+    assert not [d for d in items if isinstance(d, SourceDocument)] and third.cursor.stats.reaccounted == {}
+    assert [r.path for r in portal.requests[before:] if "batch/read" in r.path] == [
+        "/crm/v4/associations/contacts/companies/batch/read"]
+
+    portal.move_contact(BRIAN, None)  # the call's contact has no company any more: its text leaves the index
+    items, _ = drain(connector.load(third.cursor, known))
+    assert Tombstone("hubspot/calls/480000000001") in items and not [d for d in items if isinstance(d, SourceDocument)]
+    call = next(r for r in items if isinstance(r, ProfileRecord) and r.source_id == "call-480000000001")
+    assert call.values["account_id"] is None
+
+
+@pytest.mark.slow
+def test_a_contact_changing_company_restamps_its_notes_without_embedding_them_again(harness: Harness) -> None:
+    harness.sync()
+    harness.portal.move_contact(NOTE_CONTACT, HUBSPOT_COMPANY)
+    harness.portal.move_contact(NO_COMPANY_CONTACT, NOTE_COMPANY)
+    report = harness.sync()
+    assert (report.added, report.updated, report.failed) == (1, 0, [])  # the e-mail's text is new; the note is not
+    with harness.container.db.session() as session:
+        rows = session.scalars(select(Document).where(Document.source_name == "hubspot"))
+        accounts = {d.uri: d.account_id for d in rows}
+        note_chunks = session.scalars(select(Chunk.account_id).where(Chunk.uri == f"hubspot/notes/{NOTE_ID}")).all()
+        email_chunks = session.scalar(select(func.count()).select_from(Chunk).where(Chunk.uri == "hubspot/emails/480000000003"))
+    assert accounts[f"hubspot/notes/{NOTE_ID}"] == f"hubspot:account:{HUBSPOT_COMPANY}"
+    assert note_chunks and set(note_chunks) == {f"hubspot:account:{HUBSPOT_COMPANY}"}
+    assert accounts["hubspot/emails/480000000003"] == f"hubspot:account:{NOTE_COMPANY}"
+    assert report.embedded == email_chunks >= 1  # only the e-mail's chunks were embedded
+    assert harness.get(Touchpoint, f"hubspot:touchpoint:note-{NOTE_ID}").account_id == f"hubspot:account:{HUBSPOT_COMPANY}"
+    retriever = harness.container.retriever
+    query = "Test note created via Nango action"
+    new = {h.uri for h in retriever.search(query, 5, SearchFilters(account_ids=(f"hubspot:account:{HUBSPOT_COMPANY}",)))}
+    old = {h.uri for h in retriever.search(query, 5, SearchFilters(account_ids=(f"hubspot:account:{NOTE_COMPANY}",)))}
+    assert f"hubspot/notes/{NOTE_ID}" in new and f"hubspot/notes/{NOTE_ID}" not in old
 
 
 def test_stages_map_to_open_won_and_lost_from_the_recorded_pipeline(datasets: Path) -> None:

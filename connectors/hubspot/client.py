@@ -1,4 +1,6 @@
-"""HTTP for the HubSpot connector: CRM v3 lists, search, associations, owners, pipelines.
+"""HTTP for the HubSpot connector: CRM v3 lists, search, batch reads, owners, pipelines,
+and the v4 associations batch read (HubSpot's recommended one: it pages per object and
+says which association is the primary one).
 
 One ``HubSpotClient`` per sync run. It retries what may pass (429 honouring Retry-After,
 5xx and network errors with doubling waits, up to ``max_retries``), stops at once on what
@@ -19,7 +21,8 @@ import httpx
 from connectors.base import ConnectorError
 from connectors.http_headers import parse_http_date, parse_retry_after
 
-_ASSOCIATION_BATCH = 100
+_ASSOCIATION_BATCH = 1000  # HubSpot refuses more ids in one associations batch read
+_OBJECT_BATCH = 100  # ... and more than 100 in one objects batch read
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -134,20 +137,42 @@ class HubSpotClient:
             body["after"] = after
         return _page(self.request("POST", f"/crm/v3/objects/{object_type}/search", json=body))
 
-    def read_associations(self, from_type: str, to_type: str, ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
-        """``POST /crm/v3/associations/{from}/{to}/batch/read``: ``{id: [{"id", "type"}]}``;
-        objects without associations are left out."""
+    def read_objects(self, object_type: str, ids: Iterable[str], properties: Sequence[str]) -> list[dict[str, Any]]:
+        """``POST /crm/v3/objects/{type}/batch/read``: the objects with these ids; archived
+        or deleted ones are left out (HubSpot reports them as errors of a 207)."""
         wanted = sorted(set(ids))
-        found: dict[str, list[dict[str, str]]] = {}
-        for start in range(0, len(wanted), _ASSOCIATION_BATCH):
-            inputs = [{"id": object_id} for object_id in wanted[start : start + _ASSOCIATION_BATCH]]
-            answer = self.request("POST", f"/crm/v3/associations/{from_type}/{to_type}/batch/read", json={"inputs": inputs})
-            for result in answer.get("results") or []:
-                source_id = str((result.get("from") or {}).get("id", ""))
-                targets = [{"id": str(t["id"]), "type": str(t.get("type", ""))} for t in result.get("to") or [] if "id" in t]
-                if source_id and targets:
-                    found.setdefault(source_id, []).extend(targets)
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _OBJECT_BATCH):
+            inputs = [{"id": object_id} for object_id in wanted[start : start + _OBJECT_BATCH]]
+            body = {"properties": list(properties), "inputs": inputs}
+            found.extend(self.request("POST", f"/crm/v3/objects/{object_type}/batch/read", json=body).get("results") or [])
         return found
+
+    def read_associations(self, from_type: str, to_type: str, ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """``POST /crm/v4/associations/{from}/{to}/batch/read``, every page of every object:
+        ``{id: [{"toObjectId", "associationTypes"}...]}``; objects without associations are
+        left out. An object with more associations than one page holds comes back with
+        ``paging.next.after``; it is asked for again with that token until it has none."""
+        pending: list[dict[str, str]] = [{"id": object_id} for object_id in sorted(set(ids))]
+        asked: set[tuple[str, str]] = set()
+        found: dict[str, list[dict[str, Any]]] = {}
+        path = f"/crm/v4/associations/{from_type}/{to_type}/batch/read"
+        while pending:
+            inputs, pending = pending[:_ASSOCIATION_BATCH], pending[_ASSOCIATION_BATCH:]
+            for result in self.request("POST", path, json={"inputs": inputs}).get("results") or []:
+                source_id = str((result.get("from") or {}).get("id", ""))
+                if not source_id:
+                    continue
+                found.setdefault(source_id, []).extend(t for t in result.get("to") or [] if t.get("toObjectId") is not None)
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after in (None, ""):
+                    continue
+                if (source_id, str(after)) in asked:
+                    raise HubSpotError(f"HubSpot returned the same association page twice for {from_type} {source_id} "
+                                       f"to {to_type} (after={after}); stopping instead of looping")
+                asked.add((source_id, str(after)))
+                pending.append({"id": source_id, "after": str(after)})
+        return {object_id: links for object_id, links in found.items() if links}
 
     def owners(self, *, after: str | None = None, limit: int = 100, archived: bool = False) -> Page:
         """``GET /crm/v3/owners``: the portal's users who own records (or the archived ones)."""

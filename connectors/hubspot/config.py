@@ -103,9 +103,18 @@ class HubSpotRunStats(BaseModel):
     archived: dict[str, int] = Field(default_factory=dict)
     search_restarts: int = 0
     documents_without_account: int = 0
+    associations_paged: int = 0
+    """Objects whose associations of one type ran past the page a list response holds."""
+    moved_contacts: int = 0
+    """Contacts that engagements take their account from, seen with another company."""
+    reaccounted: dict[str, int] = Field(default_factory=dict)
+    """Engagements yielded again (unmodified) because their contact changed company."""
 
 
 class HubSpotCursor(Cursor):
     objects: dict[str, ObjectCursor] = Field(default_factory=dict)
+    engagement_contacts: dict[str, str] = Field(default_factory=dict)
+    """Contact id -> the company id ('' for none) engagements without a company of their own
+    took their account from (see ``connectors.hubspot.accounts``)."""
     last_run_at: datetime | None = None
     stats: HubSpotRunStats = Field(default_factory=HubSpotRunStats)

@@ -2,9 +2,11 @@
 
 The first sync of an object type lists everything (``GET /crm/v3/objects/{type}`` with
 ``after`` paging and inline associations); later syncs ask the search API for what was
-modified since the cursor, then list archived objects to delete them. Every
-``full_resync_days`` the listing runs again, so what the archive cannot show (merged
-records, removed deal contacts) leaves the store too.
+modified since the cursor (and the v4 associations batch read for their links), then list
+archived objects to delete them. Every ``full_resync_days`` the listing runs again, so what
+the archive cannot show (merged records, removed deal contacts) leaves the store too.
+Associations are followed to their last page, inline ones through the v4 batch read. How
+engagements keep their account when a contact changes company: ``connectors.hubspot.accounts``.
 
 Search pages are read keyset-style: each page restarts the query from the newest
 modification time processed so far and skips the ids already processed at exactly that
@@ -26,6 +28,7 @@ from typing import Any, ClassVar
 import httpx
 
 from connectors.base import Connector, KnownDocument, LoadResult, SyncItem
+from connectors.hubspot.accounts import EngagementAccounts
 from connectors.hubspot.client import HubSpotClient, RetryPolicy
 from connectors.hubspot.config import (
     ENGAGEMENT_OBJECTS,
@@ -47,6 +50,7 @@ from connectors.hubspot.mapping import (
     Associations,
     StageBook,
     company_record,
+    contact_company,
     contact_record,
     deal_records,
     inline_associations,
@@ -56,6 +60,7 @@ from connectors.hubspot.mapping import (
     ordered_associations,
     owner_record,
     parse_time,
+    truncated_associations,
 )
 from knowledge.documents import Tombstone
 from knowledge.profiles import RecordFailure, RecordTombstone
@@ -144,6 +149,8 @@ class _PortalSync:
         self.known = known
         self.stats = HubSpotRunStats()
         self.stages = StageBook([])
+        self.accounts = EngagementAccounts(client, previous.engagement_contacts)
+        self.searched_ids: dict[str, set[str]] = {}
 
     def run(self) -> Generator[SyncItem, None, LoadResult[HubSpotCursor]]:
         self.stages = StageBook(self.client.deal_pipelines())
@@ -163,10 +170,14 @@ class _PortalSync:
                 states[object_type] = yield from self._list_all(object_type)
                 listed.add(object_type)
                 continue
+            if object_type in ENGAGEMENT_OBJECTS:
+                yield from self._reaccount(object_type)
             yield from self._archived(object_type, state)
         self.stats.requests, self.stats.retries = self.client.requests, self.client.retries
-        cursor = HubSpotCursor(objects=states, last_run_at=now, stats=self.stats)
+        self.stats.moved_contacts = len(self.accounts.moved)
         engagements = ENGAGEMENT_OBJECTS & set(self.config.objects)
+        cursor = HubSpotCursor(objects=states, last_run_at=now, stats=self.stats,
+                               engagement_contacts=self.accounts.remembered(engagements <= listed))
         return LoadResult(cursor, complete=engagements <= listed, complete_entities=self._complete_entities(listed))
 
     def _complete_entities(self, listed: set[str]) -> frozenset[str]:
@@ -217,7 +228,7 @@ class _PortalSync:
                 object_type, PROPERTIES[object_type], associations=ASSOCIATIONS[object_type],
                 after=after, limit=self.config.page_size,
             )
-            yield from self._take(object_type, [(obj, inline_associations(object_type, obj)) for obj in page.results])
+            yield from self._take(object_type, self._inline_associations(object_type, page.results))
             for obj in page.results:
                 newest.advance(_modified_or_none(obj, object_type), str(obj.get("id")))
             count += len(page.results)
@@ -245,6 +256,8 @@ class _PortalSync:
             )
             fresh = [obj for obj in page.results if not mark.done(_modified_or_none(obj, object_type), str(obj.get("id")))]
             found = self._read_associations(object_type, [str(obj["id"]) for obj in fresh if "id" in obj])
+            if object_type in ENGAGEMENT_OBJECTS:  # what _reaccount need not read again
+                self.searched_ids.setdefault(object_type, set()).update(str(obj.get("id")) for obj in fresh)
             yield from self._take(object_type, [(obj, found.get(str(obj.get("id")), {})) for obj in fresh])
             for obj in fresh:
                 mark.advance(_modified_or_none(obj, object_type), str(obj.get("id")))
@@ -261,14 +274,50 @@ class _PortalSync:
         self.stats.searched[object_type] = count
         return ObjectCursor(since=mark.since, ids_at_since=sorted(mark.ids), listed_at=state.listed_at)
 
-    def _read_associations(self, object_type: str, ids: list[str]) -> dict[str, Associations]:
+    # --- associations -------------------------------------------------------------------
+
+    def _read_associations(
+        self, object_type: str, ids: list[str], target_types: Iterable[str] | None = None
+    ) -> dict[str, Associations]:
+        """Every association of these objects (of ``target_types``, default: all synced)."""
         if not ids:
             return {}
-        raw: dict[str, dict[str, list[dict[str, str]]]] = {}
-        for target_type in ASSOCIATIONS[object_type]:
+        raw: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for target_type in ASSOCIATIONS[object_type] if target_types is None else target_types:
             for object_id, links in self.client.read_associations(object_type, target_type, ids).items():
                 raw.setdefault(object_id, {})[target_type] = links
         return {object_id: ordered_associations(object_type, links) for object_id, links in raw.items()}
+
+    def _inline_associations(
+        self, object_type: str, objects: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], Associations]]:
+        """Listed objects with their inline associations; where those stop at the first page
+        (a deal with 600 contacts), that type is read again in full."""
+        taken = [(obj, inline_associations(object_type, obj)) for obj in objects]
+        truncated: dict[str, set[str]] = {}
+        for obj in objects:
+            for target_type in truncated_associations(obj):
+                truncated.setdefault(target_type, set()).add(str(obj.get("id")))
+        for target_type, ids in truncated.items():
+            self.stats.associations_paged += len(ids)
+            complete = self._read_associations(object_type, sorted(ids), [target_type])
+            for obj, associations in taken:
+                if str(obj.get("id")) in ids:
+                    associations.pop(target_type, None)
+                    associations.update(complete.get(str(obj.get("id")), {}))
+        return taken
+
+    def _reaccount(self, object_type: str) -> Generator[SyncItem, None, None]:
+        """Engagements whose account came from a contact that changed company, again (their
+        content unchanged: the runner restamps their documents)."""
+        ids = self.accounts.engagements_of_moved(object_type, skip=self.searched_ids.get(object_type, set()))
+        found = self._read_associations(object_type, ids)
+        ids = [object_id for object_id in ids if self.accounts.through_moved_contact(found.get(object_id, {}))]
+        if not ids:
+            return
+        objects = self.client.read_objects(object_type, ids, PROPERTIES[object_type])
+        self.stats.reaccounted[object_type] = len(objects)
+        yield from self._take(object_type, [(obj, found.get(str(obj.get("id")), {})) for obj in objects])
 
     def _archived(self, object_type: str, state: ObjectCursor) -> Generator[SyncItem, None, None]:
         """Tombstones for objects archived since the cursor (the search never shows them)."""
@@ -302,7 +351,7 @@ class _PortalSync:
 
     def _take(self, object_type: str, objects: list[tuple[dict[str, Any], Associations]]) -> Iterable[SyncItem]:
         """The records (and documents) of one page of objects; a bad object is a failure."""
-        accounts = self._engagement_accounts(objects) if object_type in ENGAGEMENT_OBJECTS else {}
+        accounts = self.accounts.accounts(objects) if object_type in ENGAGEMENT_OBJECTS else {}
         for obj, associations in objects:
             object_id = str(obj.get("id", ""))
             try:
@@ -310,6 +359,7 @@ class _PortalSync:
                     yield company_record(obj)
                 elif object_type == "contacts":
                     yield contact_record(obj, associations)
+                    self.accounts.see_contact(object_id, contact_company(obj, associations))
                 elif object_type == "deals":
                     yield from deal_records(obj, associations, self.stages)
                 else:
@@ -333,24 +383,6 @@ class _PortalSync:
         uri = object_uri(object_type, str(obj["id"]))
         if uri in self.known:
             yield Tombstone(uri)
-
-    def _engagement_accounts(self, objects: list[tuple[dict[str, Any], Associations]]) -> dict[str, str]:
-        """Each engagement's company: its own, else its first contact's primary company."""
-        accounts: dict[str, str] = {}
-        contact_of: dict[str, str] = {}
-        for obj, associations in objects:
-            object_id = str(obj.get("id", ""))
-            if associations.get("companies"):
-                accounts[object_id] = associations["companies"][0]
-            elif associations.get("contacts"):
-                contact_of[object_id] = associations["contacts"][0]
-        if contact_of:
-            links = self.client.read_associations("contacts", "companies", contact_of.values())
-            for object_id, contact_id in contact_of.items():
-                companies = ordered_associations("contacts", {"companies": links.get(contact_id, [])}).get("companies")
-                if companies:
-                    accounts[object_id] = companies[0]
-        return accounts
 
 
 def _time_or_none(value: Any) -> datetime | None:

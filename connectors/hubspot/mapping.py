@@ -93,22 +93,43 @@ def modified_at(obj: Mapping[str, Any], object_type: str) -> datetime | None:
     return parse_time(properties.get(modified_property(object_type)) or obj.get("updatedAt"))
 
 
-def _rank(object_type: str, target_type: str, label: str) -> int:
-    # HubSpot's primary association has the plain name ("contact_to_company"); extra
-    # associations to the same type are "..._unlabeled" or carry a custom label.
+PRIMARY_TYPE_IDS: dict[tuple[str, str], int] = {("contacts", "companies"): 1, ("deals", "companies"): 5}
+"""HubSpot-defined association type ids of the primary company (v4 labels them "Primary")."""
+
+
+def _rank(object_type: str, target_type: str, link: Mapping[str, Any]) -> int:
+    """0 for the primary association, 1 for one with another label, 2 for a plain one."""
+    if "associationTypes" in link:  # v4: a target with every type that links it
+        kinds = [kind for kind in link.get("associationTypes") or [] if isinstance(kind, Mapping)]
+        primary_type = PRIMARY_TYPE_IDS.get((object_type, target_type))
+        if any(str(kind.get("label") or "").lower() == "primary"
+               or (kind.get("category") == "HUBSPOT_DEFINED" and str(kind.get("typeId")) == str(primary_type))
+               for kind in kinds):
+            return 0
+        return 1 if any(kind.get("label") for kind in kinds) else 2
+    # v3 (inline in list responses): the primary association has the plain name
+    # ("contact_to_company"); others to the same type are "..._unlabeled" or a custom label.
+    label = str(link.get("type", ""))
     default = f"{SINGULAR.get(object_type, object_type)}_to_{SINGULAR.get(target_type, target_type)}"
     if label == default:
         return 0
     return 2 if label.endswith("_unlabeled") else 1
 
 
+def _target_id(link: Mapping[str, Any]) -> str | None:
+    value = link.get("toObjectId", link.get("id"))
+    return str(value) if value not in (None, "") else None
+
+
 def ordered_associations(object_type: str, found: Mapping[str, Iterable[Mapping[str, Any]]]) -> Associations:
-    """``{type: [{"id", "type"}...]}`` as ids per type, primary first, without repeats."""
+    """Links as HubSpot returns them (v4 ``{"toObjectId", "associationTypes"}`` or v3
+    ``{"id", "type"}``) as ids per type, primary first, without repeats."""
     result: Associations = {}
     for target_type, links in found.items():
         ranked = sorted(
-            ((_rank(object_type, target_type, str(link.get("type", ""))), index, str(link["id"]))
-             for index, link in enumerate(links) if link.get("id") is not None)
+            (_rank(object_type, target_type, link), index, target)
+            for index, link in enumerate(links)
+            if (target := _target_id(link)) is not None
         )
         ids = list(dict.fromkeys(object_id for _, _, object_id in ranked))
         if ids:
@@ -117,9 +138,15 @@ def ordered_associations(object_type: str, found: Mapping[str, Iterable[Mapping[
 
 
 def inline_associations(object_type: str, obj: Mapping[str, Any]) -> Associations:
-    """The associations a list request returned inside the object."""
+    """The associations a list request returned inside the object (their first page)."""
     blocks = obj.get("associations") or {}
     return ordered_associations(object_type, {t: (b or {}).get("results") or [] for t, b in blocks.items()})
+
+
+def truncated_associations(obj: Mapping[str, Any]) -> list[str]:
+    """The types whose inline associations go on past the page a list request returned."""
+    blocks = obj.get("associations") or {}
+    return [t for t, block in blocks.items() if ((block or {}).get("paging") or {}).get("next")]
 
 
 def object_uri(object_type: str, object_id: str) -> str:
@@ -164,11 +191,17 @@ def company_record(obj: Mapping[str, Any]) -> ProfileRecord:
     })
 
 
+def contact_company(obj: Mapping[str, Any], associations: Associations) -> str | None:
+    """A contact's primary company: HubSpot keeps it in ``associatedcompanyid`` too."""
+    value = properties_of(obj).get("associatedcompanyid") or first_associated(associations, "companies")
+    return str(value) if value not in (None, "") else None
+
+
 def contact_record(obj: Mapping[str, Any], associations: Associations) -> ProfileRecord:
     p = properties_of(obj)
     first, last = p.get("firstname"), p.get("lastname")
     full_name = " ".join(part for part in (first, last) if part) or None
-    company_id = p.get("associatedcompanyid") or first_associated(associations, "companies")
+    company_id = contact_company(obj, associations)
     return ProfileRecord("contact", str(obj["id"]), {
         "first_name": first,
         "last_name": last,
