@@ -121,7 +121,12 @@ class Container:
 
     @cached_property
     def profiles(self) -> ProfileStore:
-        return ProfileStore(self.db, identity=IdentityResolver(self.db, self.settings.identity))
+        return ProfileStore(self.db, identity=self.identity)
+
+    @cached_property
+    def identity(self) -> IdentityResolver:
+        """Joins persons and accounts across sources; lists and undoes merges."""
+        return IdentityResolver(self.db, self.settings.identity)
 
     @cached_property
     def events(self) -> EventIngestor:

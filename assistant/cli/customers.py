@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from assistant.cli._common import CliError, JsonFlag, Workspace, app, open_container, out, print_json
+from knowledge.profiles.identity import IdentityError
 from knowledge.profiles.queries import AccountNotFound, ProfileQueries
 
 
@@ -88,3 +89,66 @@ def _print_profile(profile: dict[str, Any]) -> None:
             table.add_row((t["occurred_at"] or "")[:16], t["type"], t["channel"] or "-", t["kind"] or "-", t["world"] or "-",
                           t["title"] or t["content_uri"] or "-")
         out.print(table)
+
+
+@app.command()
+def merges(
+    entity: Annotated[Optional[str], typer.Option(help="Only `person` or `account` merges.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    workspace: Workspace = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Identity merges with their reason and evidence (undo one with `journey unmerge ID`)."""
+    with open_container(workspace) as container:
+        try:
+            rows = container.identity.merges(entity)[:limit]
+        except IdentityError as exc:
+            raise CliError(str(exc)) from exc
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("No merges.")
+        return
+    table = Table("id", "entity", "kept", "merged into it", "reason", "evidence", "when", "undone")
+    for m in rows:
+        evidence = ", ".join(f"{k}={v}" for k, v in (m["evidence"] or {}).items())
+        table.add_row(str(m["id"]), m["entity"], m["winner_id"], m["loser_id"], m["reason"], evidence[:60],
+                      m["created_at"][:16], (m["reverted_at"] or "")[:16])
+    out.print(table)
+
+
+@app.command()
+def unmerge(
+    merge_id: Annotated[int, typer.Argument(help="The merge to undo (see `journey merges`).")],
+    workspace: Workspace = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo a merge exactly; the pair goes on the never-merge list."""
+    with open_container(workspace) as container:
+        try:
+            result = container.identity.unmerge(merge_id)
+        except IdentityError as exc:
+            raise CliError(str(exc)) from exc
+    if as_json:
+        print_json(result)
+        return
+    merge = result["merge"]
+    out.print(f"undone: {merge['entity']} {merge['loser_id']} is apart from {merge['winner_id']} again; they will not be merged again")
+
+
+@app.command("never-merge")
+def never_merge(
+    entity: Annotated[str, typer.Argument(help="`person` or `account`.")],
+    first: Annotated[str, typer.Argument(help="A person or account id.")],
+    second: Annotated[str, typer.Argument(help="The other one.")],
+    reason: Annotated[Optional[str], typer.Option(help="Why (kept with the pair).")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Tell identity resolution never to merge these two (e.g. two companies with similar names)."""
+    with open_container(workspace) as container:
+        try:
+            container.identity.never_merge(entity, first, second, reason)
+        except IdentityError as exc:
+            raise CliError(str(exc)) from exc
+    out.print(f"{first} and {second} will never be merged")
