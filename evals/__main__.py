@@ -1,4 +1,4 @@
-"""``python -m evals retrieval|bench|import-bench|events-bench``: evaluations and benchmarks that print their figures."""
+"""``python -m evals retrieval|bench|import-bench|events-bench|classify``: evaluations and benchmarks that print their figures."""
 
 from __future__ import annotations
 
@@ -60,6 +60,16 @@ def events_bench(
     from evals import events_benchmark
 
     events_benchmark.main(["--events", str(events), "--batch-size", str(batch_size), "--single", str(single)])
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def classify(ctx: typer.Context) -> None:
+    """Stage and persona accuracy, macro-F1 and confusion matrices per language and tag, through
+    `journey classify --jsonl`; warm latency vs one process per case. Options: see --help of
+    `python -m evals.classify_eval`."""
+    from evals import classify_eval
+
+    classify_eval.main(list(ctx.args))
 
 
 if __name__ == "__main__":
