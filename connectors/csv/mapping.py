@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from sqlalchemy import inspect as sa_inspect
 
-from connectors.csv.yaml_source import LineIndex, Path, YamlSourceError, line_of, load_yaml_with_lines
 from knowledge.profiles.models import ENTITY_MODELS
+from knowledge.yaml_lines import LineIndex, Path, YamlSourceError, line_of, load_yaml_with_lines
 
 ValueType = Literal["str", "int", "decimal", "date", "datetime", "bool"]
 FileFormat = Literal["csv", "json", "jsonl"]

@@ -1,9 +1,10 @@
-"""YAML that remembers where each value was written, so mapping errors can name the line.
+"""YAML that remembers where each value was written, so configuration errors can name the line.
 
-The loader follows YAML 1.2's core schema for plain scalars (``true``/``false``, ``null``,
-numbers) instead of PyYAML's YAML 1.1 defaults: in a mapping file ``yes``, ``no``, ``on``,
-``1:20`` and ``2018-02-01`` are strings, because they are usually values of a CSV column
-(``Y: true`` in a value map must not turn its key into a boolean). Mapping keys are always
+Used by the CSV import mappings and the journey playbook. The loader follows YAML 1.2's core
+schema for plain scalars (``true``/``false``, ``null``, numbers) instead of PyYAML's YAML 1.1
+defaults: ``yes``, ``no``, ``on``, ``1:20`` and ``2018-02-01`` are strings, because in these
+files they are usually values of a CSV column or words of a cue list (``Y: true`` in a value map
+must not turn its key into a boolean, a cue ``no`` must stay a word). Mapping keys are always
 the text as written.
 """
 
@@ -39,7 +40,7 @@ _CoreSchemaLoader.add_implicit_resolver(
 
 
 class YamlSourceError(ValueError):
-    """The text is not YAML, or not YAML a mapping can be (duplicate keys, complex keys)."""
+    """The text is not YAML, or not YAML a configuration can be (duplicate keys, complex keys)."""
 
 
 def _build(loader: _CoreSchemaLoader, node: yaml.Node, path: Path, lines: LineIndex, origin: str) -> Any:

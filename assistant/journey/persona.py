@@ -1,0 +1,124 @@
+"""What kind of buyer a person is, from job title, department, buying role, words and content.
+
+Each persona's score is a sum of weighted evidence: the job title and department (cues such as
+``Einkauf*`` or ``engineer``), the CRM buying role, the person's messages (all of them, older
+ones fading slowly: a persona is stable, unlike a stage) and the content they consumed
+(touchpoint types, channels and words, fading over months). Too little evidence is reported as
+such: when the leading persona has less than ``min_signal`` evidence it is ``None`` with a low confidence, not a guess.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from assistant.journey.cues import Cue, CueMatcher, cues_from, known_words, weight_table
+from assistant.journey.evidence import Evidence, Tally, confidence, from_match, rounded, softmax
+from assistant.journey.inputs import JourneyInput
+from assistant.journey.playbook import Playbook, normalized_key
+from assistant.journey.stage import decay
+from assistant.journey.text import TokenCache, snippet
+
+PER_TOUCHPOINT_CAP = 2.0
+
+
+@dataclass
+class PersonaResult:
+    persona: str | None
+    probabilities: dict[str, float]
+    confidence: float
+    evidence: list[Evidence]
+    secondary: str | None = None
+    enough_signal: bool = True
+
+
+class PersonaDetector:
+    def __init__(self, playbook: Playbook) -> None:
+        self.config = playbook.scoring.persona
+        self.personas = playbook.persona_ids
+        negators, exclude = playbook.negation.all(), [*playbook.fuzzy_exclude, *known_words(playbook)]
+
+        def matcher(part: str) -> CueMatcher:
+            cues: list[Cue] = []
+            for persona in playbook.personas:
+                cues += cues_from(persona.id, getattr(persona, part), part)
+            return CueMatcher(cues, negators, exclude)
+
+        self._messages = matcher("cues")
+        self._sarcasm = CueMatcher(cues_from("sarcasm", playbook.sarcasm, "sarcasm"))
+        self._titles = matcher("titles")
+        self._departments = matcher("departments")
+        self._content_text = CueMatcher(
+            [cue for p in playbook.personas for cue in cues_from(p.id, p.content.text, "content.text")], negators, exclude)
+        self._types = weight_table((p.id, p.content.types) for p in playbook.personas)
+        self._channels = weight_table((p.id, p.content.channels) for p in playbook.personas)
+        self._roles = weight_table((p.id, p.buying_roles) for p in playbook.personas)
+
+    def detect(self, journey: JourneyInput, tokens: TokenCache | None = None) -> PersonaResult:
+        tokens = tokens or TokenCache()
+        config = self.config
+        tally = Tally()
+        for source, text, matcher, cap, factor in (
+            ("job_title", journey.job_title, self._titles, config.title_cap, 1.0),
+            ("department", journey.department, self._departments, config.title_cap, config.department_factor),
+        ):
+            if text:
+                group = [from_match("persona", m, source, None, text, 1.0) for m in matcher.match(tokens(text))]
+                tally.add_group(group, cap, factor)
+        if journey.buying_role:
+            key = normalized_key(journey.buying_role)
+            group = [Evidence("persona", persona, "buying_role", weight, text=journey.buying_role, cue=key)
+                     for persona, weight in self._roles.get(key, ())]
+            tally.add_group(group, config.title_cap, config.buying_role_factor)
+        tally.items += self._message_evidence(journey, tokens).items
+        tally.items += self._content_evidence(journey, tokens).items
+        return self._decide(tally.items)
+
+    def _message_evidence(self, journey: JourneyInput, tokens: TokenCache) -> Tally:
+        config = self.config
+        per_message = Tally()
+        recent = journey.person_messages()[-config.max_messages:]
+        for age, (index, message) in enumerate(reversed(recent)):
+            found = self._messages.match(tokens(message.content))
+            sarcastic = any(m.cue.positive for m in found) and bool(self._sarcasm.match(tokens(message.content)))
+            group = [from_match("persona", m, "message", index, message.content, 0.0 if sarcastic and m.cue.positive else 1.0,
+                                message.timestamp, "praise next to a sarcasm marker" if sarcastic and m.cue.positive else None)
+                     for m in found]
+            per_message.add_group(group, config.per_message_cap, config.message_decay ** age)
+        total = Tally()
+        total.add_group(per_message.items, config.message_cap)
+        return total
+
+    def _content_evidence(self, journey: JourneyInput, tokens: TokenCache) -> Tally:
+        config = self.config
+        now = journey.reference_time()
+        per_item = Tally()
+        for index, touchpoint in enumerate(journey.touchpoints[-300:]):
+            group = []
+            for name, value, table in (("type", touchpoint.type, self._types), ("channel", touchpoint.channel, self._channels)):
+                if value:
+                    key = normalized_key(value)
+                    group += [Evidence("persona", persona, "touchpoint", weight, index, snippet(touchpoint.label()),
+                                       f"{name}={key}", at=touchpoint.timestamp) for persona, weight in table.get(key, ())]
+            text = touchpoint.text()
+            if text:
+                group += [from_match("persona", m, "touchpoint", index, text, 1.0, touchpoint.timestamp)
+                          for m in self._content_text.match(tokens(text))]
+            per_item.add_group(group, PER_TOUCHPOINT_CAP, decay(touchpoint.timestamp, now, config.content_half_life_days), hard=True)
+        total = Tally()
+        total.add_group(per_item.items, config.content_cap)
+        return total
+
+    def _decide(self, items: list[Evidence]) -> PersonaResult:
+        config = self.config
+        scores: dict[str, float] = defaultdict(float)
+        for item in items:
+            scores[item.label] += item.weight
+        probabilities = softmax(scores, self.personas, config.temperature)
+        ranked = sorted(self.personas, key=lambda p: (-probabilities[p], self.personas.index(p)))
+        mass = sum(max(w, 0.0) for w in scores.values())
+        sure = confidence(probabilities, mass, config.evidence_scale)
+        enough = scores.get(ranked[0], 0.0) >= config.min_signal
+        second = ranked[1]
+        secondary = second if enough and probabilities[second] >= config.secondary_min and scores.get(second, 0.0) > 0 else None
+        return PersonaResult(ranked[0] if enough else None, rounded(probabilities), round(sure, 4), items, secondary, enough)

