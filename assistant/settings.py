@@ -152,6 +152,19 @@ class IdentitySettings(BaseModel):
     )
 
 
+class JourneySettings(BaseModel):
+    """Stage and persona detection, next best actions."""
+
+    playbook_path: Path | None = Field(
+        default=None,
+        description="Company playbook YAML (stages, personas, cues, action catalogue); a file starting with "
+        "`extends: default` overlays the shipped one. Default: the shipped playbook.",
+    )
+    semantic: bool = Field(
+        default=True, description="Add the packaged embedding model's reading of the message to the stage evidence."
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable, in one place."""
 
@@ -173,6 +186,7 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings = SalesforceSettings()
     events: EventsSettings = EventsSettings()
     identity: IdentitySettings = IdentitySettings()
+    journey: JourneySettings = JourneySettings()
 
     @field_validator("workspace")
     @classmethod

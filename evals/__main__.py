@@ -72,5 +72,13 @@ def classify(ctx: typer.Context) -> None:
     classify_eval.main(list(ctx.args))
 
 
+@app.command("classify-bench")
+def classify_bench() -> None:
+    """Warm classification latency on the development examples: one process vs a process per case."""
+    from evals import classify_benchmark
+
+    classify_benchmark.main()
+
+
 if __name__ == "__main__":
     app()

@@ -26,18 +26,17 @@ NoSemantic = Annotated[bool, typer.Option("--no-semantic", help="Cues only: do n
 ContactOption = Annotated[Optional[str], typer.Option("--contact", help="Classify a stored contact (id, source id or e-mail).")]
 
 
-def _playbook_path(option: Path | None, workspace: Path | None) -> tuple[Path | None, Path]:
-    """The playbook to use and where a head trained for a company playbook is kept."""
+def _playbook_path(option: Path | None, workspace: Path | None) -> tuple[Path | None, Path, bool]:
+    """The playbook to use, where a head trained for a company playbook is kept, and whether
+    the settings allow the embedding model."""
     settings = load_settings(workspace=workspace)
-    # ``journey.playbook_path`` is the settings field this command expects (see the report of issue 4).
-    configured = getattr(getattr(settings, "journey", None), "playbook_path", None)
-    return option or configured, settings.workspace / "journey"
+    return option or settings.journey.playbook_path, settings.workspace / "journey", settings.journey.semantic
 
 
 def _classifier(playbook: Path | None, workspace: Path | None, semantic: bool) -> JourneyClassifier:
-    path, cache = _playbook_path(playbook, workspace)
+    path, cache, allowed = _playbook_path(playbook, workspace)
     try:
-        return JourneyClassifier.from_path(path, semantic=semantic, cache_dir=cache)
+        return JourneyClassifier.from_path(path, semantic=semantic and allowed, cache_dir=cache)
     except PlaybookError as exc:
         raise CliError(str(exc)) from None
 
