@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from assistant.settings import Settings
 from connectors.events import EventIngestor
+from connectors.base import SourceConfig
 from connectors.registry import build_connector, config_model
 from connectors.runner import ProgressCallback, SyncReport, SyncRunner
 from knowledge.db import Database
@@ -157,8 +158,8 @@ class Container:
         """Validate and store a source's config. Secrets (access tokens) are never stored:
         settings-managed sources get them from the settings each time they sync."""
         validated, _ = build_connector(kind, {**config, **self._settings_config(kind)})
-        secrets = set(getattr(type(validated), "secret_fields", ()))
-        self.sync_state.register_source(name, kind, validated.model_dump(mode="json", exclude=secrets))
+        stored = validated.stored_config() if isinstance(validated, SourceConfig) else validated.model_dump(mode="json")
+        self.sync_state.register_source(name, kind, stored)
 
     def crm_source(self, kind: str) -> str:
         """Register the HubSpot or Salesforce source described by the settings (if it is not

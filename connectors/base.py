@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -24,6 +24,17 @@ class ConnectorError(Exception):
     outlasted the retries). The message is meant for people: the CLI prints it as is."""
 
 
+class SourceConfig(BaseModel):
+    """Base for the configs of sources that need credentials. ``secret_fields`` are filled in
+    from the settings each time the connector is built and never stored with the source."""
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def stored_config(self) -> dict[str, Any]:
+        """The config as it may be persisted: JSON values, credentials left out."""
+        return self.model_dump(mode="json", exclude=set(self.secret_fields))
+
+
 class Cursor(BaseModel):
     """Base for connector cursors: a pydantic model that round-trips through JSON."""
 
@@ -32,7 +43,7 @@ CursorT = TypeVar("CursorT", bound=Cursor)
 
 SyncItem = SourceDocument | Unchanged | Tombstone | ItemFailure | ProfileRecord | RecordTombstone | RecordFailure
 
-__all__ = ["Connector", "ConnectorError", "Cursor", "KnownDocument", "LoadResult", "SyncItem"]
+__all__ = ["Connector", "ConnectorError", "Cursor", "SourceConfig", "KnownDocument", "LoadResult", "SyncItem"]
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@ the text as written.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import yaml
 
 Path = tuple[str | int, ...]
 LineIndex = dict[Path, int]
+T = TypeVar("T")
 
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
@@ -82,10 +84,16 @@ def load_yaml_with_lines(text: str, origin: str) -> tuple[Any, LineIndex]:
         loader.dispose()
 
 
+def nearest_written(index: Mapping[Path, T], path: Path) -> T | None:
+    """What ``index`` holds for ``path``, or for its nearest written ancestor (a value the
+    file left out is reported where its parent was written)."""
+    for end in range(len(path), -1, -1):
+        found = index.get(tuple(path[:end]))
+        if found is not None:
+            return found
+    return None
+
+
 def line_of(lines: LineIndex, path: Path) -> int | None:
     """The line of ``path``, or of its nearest written ancestor."""
-    for end in range(len(path), -1, -1):
-        line = lines.get(tuple(path[:end]))
-        if line is not None:
-            return line
-    return None
+    return nearest_written(lines, path)

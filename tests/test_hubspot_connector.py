@@ -4,7 +4,7 @@ the recorded real CRM responses served over a real threaded ``http.server``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from assistant.container import Container
 from assistant.settings import Settings
-from connectors.base import LoadResult
 from connectors.hubspot import HubSpotAuthError, HubSpotConnector, HubSpotCursor, HubSpotError, HubSpotSourceConfig
 from connectors.hubspot.client import epoch_millis
 from connectors.hubspot.mapping import StageBook, parse_time
@@ -38,6 +37,7 @@ from knowledge.documents import KnownDocument, SearchFilters, SourceDocument, To
 from knowledge.models import Chunk, Document
 from knowledge.profiles import ProfileRecord, Ref
 from knowledge.profiles.models import Account, Contact, Deal, DealContact, Owner, Touchpoint
+from sync_items import drain
 
 pytestmark = pytest.mark.realdata
 
@@ -98,15 +98,6 @@ def harness(tmp_path: Path, portal: FakePortal, embedder: object) -> Iterator[Ha
     container = make_container(tmp_path, f"sqlite:///{tmp_path / 'journey.db'}", embedder)
     yield Harness(portal, container)
     container.close()
-
-
-def drain(items: Generator[Any, None, LoadResult[HubSpotCursor]]) -> tuple[list[Any], LoadResult[HubSpotCursor]]:
-    collected: list[Any] = []
-    while True:
-        try:
-            collected.append(next(items))
-        except StopIteration as stop:
-            return collected, stop.value
 
 
 def counts(h: Harness) -> dict[str, int]:

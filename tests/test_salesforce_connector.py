@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from connectors.base import LoadResult
 from connectors.registry import build_connector
 from connectors.salesforce import (
     SalesforceAuthError,
@@ -45,6 +44,7 @@ from salesforce_fake import (
     serving,
     sobject,
 )
+from sync_items import drain
 
 
 @pytest.fixture
@@ -336,15 +336,6 @@ CALL_URI, MEETING_URI = f"salesforce/task/{CALL}", f"salesforce/event/{MEETING}"
 EDGE, TOM_CRUISE = "001dM00003jU9GxQAK", "0019H00000H25ppQAB"  # the accounts of the call and of the meeting
 SKIPPED_ONE = ("1 Salesforce tasks/events with a description but no account were not indexed "
                "(internal notes without an account would reach every rep)",)
-
-
-def drain(items: Generator[Any, None, LoadResult[SalesforceCursor]]) -> tuple[list[Any], LoadResult[SalesforceCursor]]:
-    collected: list[Any] = []
-    while True:
-        try:
-            collected.append(next(items))
-        except StopIteration as stop:
-            return collected, stop.value
 
 
 def documents_in(items: list[Any]) -> dict[str, SourceDocument]:

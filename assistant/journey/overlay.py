@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.yaml_lines import LineIndex, Path
+from knowledge.yaml_lines import LineIndex, Path, nearest_written
 
 Location = tuple[str, int]
 """(file name, 1-based line)"""
@@ -114,8 +114,4 @@ def overlay(
 
 def location_of(index: LocationIndex, path: Path) -> Location | None:
     """The location of ``path``, or of its nearest written ancestor."""
-    for end in range(len(path), -1, -1):
-        found = index.get(tuple(path[:end]))
-        if found is not None:
-            return found
-    return None
+    return nearest_written(index, path)

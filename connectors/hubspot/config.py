@@ -9,11 +9,11 @@ field is also excluded from every ``model_dump``), so persisting a config cannot
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from connectors.base import Cursor
+from connectors.base import Cursor, SourceConfig
 from knowledge.documents import Visibility
 
 ObjectType = Literal["companies", "contacts", "deals", "notes", "calls", "meetings", "emails"]
@@ -28,7 +28,7 @@ SEARCH_RESULT_CEILING = 10_000
 """HubSpot's search API refuses to page past this many results of one query."""
 
 
-class HubSpotSourceConfig(BaseModel):
+class HubSpotSourceConfig(SourceConfig):
     """One HubSpot portal, read through the CRM v3 API with a private app's token."""
 
     model_config = ConfigDict(extra="forbid")
@@ -73,10 +73,6 @@ class HubSpotSourceConfig(BaseModel):
     @classmethod
     def _known_order_without_repeats(cls, value: list[ObjectType]) -> list[ObjectType]:
         return [name for name in SYNCED_OBJECTS if name in value]
-
-    def stored_config(self) -> dict[str, Any]:
-        """The config as it may be persisted: JSON values, credentials left out."""
-        return self.model_dump(mode="json", exclude=set(self.secret_fields))
 
 
 class ObjectCursor(BaseModel):

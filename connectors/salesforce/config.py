@@ -9,10 +9,12 @@ so whoever persists a config has one obvious thing to call.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from connectors.base import SourceConfig
 
 SObjectName = Literal["User", "Account", "Contact", "Lead", "Opportunity", "OpportunityContactRole", "Task", "Event"]
 
@@ -32,7 +34,7 @@ first, so a partial run has the records others point to)."""
 _API_VERSION = re.compile(r"^v?(\d{2,3}\.\d)$")
 
 
-class SalesforceSourceConfig(BaseModel):
+class SalesforceSourceConfig(SourceConfig):
     """One Salesforce org, read through the REST API's SOQL query resources."""
 
     model_config = ConfigDict(extra="forbid")
@@ -86,7 +88,3 @@ class SalesforceSourceConfig(BaseModel):
         if not value:
             raise ValueError("objects must name at least one object")
         return [name for name in SYNCED_OBJECTS if name in value]
-
-    def stored_config(self) -> dict[str, Any]:
-        """The config as it may be persisted: JSON values, credentials left out."""
-        return self.model_dump(mode="json", exclude=set(self.secret_fields))

@@ -21,7 +21,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from knowledge.profiles.models import Account, Contact, IdentityMerge, NeverMerge
-from knowledge.profiles.person_resolution import chunks, executemany, never_pair, normalise_email
+from knowledge.profiles.person_resolution import executemany, never_pair, normalise_email
+from knowledge.profiles.sql import chunks
 
 LEGAL_FORMS = frozenset(
     "gmbh mbh ag kg kgaa se ug ohg gbr ev eg co corp corporation inc incorporated ltd limited llc llp lp "

@@ -48,13 +48,13 @@ from knowledge.profiles.models import (
 from knowledge.profiles.person_resolution import (
     Identifier,
     PersonResolution,
-    chunks,
     executemany,
     never_pair,
     normalise_email,
     rederive_rows,
     row_identifiers,
 )
+from knowledge.profiles.sql import chunks, follow_chain
 
 ACTIVITY_MODELS: dict[str, type[Any]] = {"touchpoint": Touchpoint, "consent": Consent, "conversation": Conversation}
 ENTITIES = ("person", "account")
@@ -225,14 +225,7 @@ def _entity(entity: str) -> str:
 
 
 def _root(session: Session, person: str) -> str:
-    seen: set[str] = set()
-    while person not in seen:
-        seen.add(person)
-        nxt = session.scalar(select(Person.merged_into).where(Person.id == person))
-        if not nxt:
-            return person
-        person = nxt
-    return person
+    return follow_chain(session, Person.id, Person.merged_into, person)
 
 
 def _add_never(session: Session, entity: str, a: str, b: str, reason: str | None) -> None:

@@ -31,9 +31,9 @@ from knowledge.profiles.models import (
     Person,
     Touchpoint,
 )
+from knowledge.profiles.sql import chunks
 
 Identifier = tuple[str, str]
-IN_CHUNK = 900
 LINKS = IdentityLink.__table__
 PERSON_TABLES: tuple[type[Any], ...] = (Contact, Touchpoint, Consent, Conversation)
 """Tables whose rows carry a derived ``person_id``."""
@@ -41,11 +41,6 @@ BASIS_PREFERENCE = ("email", "record", "user_id", "anonymous_id")
 """Which identifier a new person's id is derived from: the e-mail first, so that the same
 person gets the same id whatever order its records arrive in."""
 MERGE_REASONS = {"email": "same_email", "record": "same_record", "user_id": "identify", "anonymous_id": "identify"}
-
-
-def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
 
 
 def normalise_email(value: Any) -> str | None:

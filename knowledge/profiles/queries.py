@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.db import Database
 from knowledge.profiles.models import Account, Contact, Deal, DealProduct, Owner, Touchpoint
+from knowledge.profiles.sql import chunks, follow_chain
 
 FUZZY_MIN_SCORE = 80.0
 
@@ -192,14 +193,7 @@ class ProfileQueries:
 
     @staticmethod
     def _master(session: Session, account_id: str) -> str:
-        seen = set()
-        while account_id not in seen:
-            seen.add(account_id)
-            master = session.scalar(select(Account.master_id).where(Account.id == account_id))
-            if not master:
-                return account_id
-            account_id = master
-        return account_id
+        return follow_chain(session, Account.id, Account.master_id, account_id)
 
     @staticmethod
     def _groups(session: Session, masters: list[str]) -> dict[str, list[str]]:
@@ -255,9 +249,9 @@ class ProfileQueries:
     @staticmethod
     def _deal_products(session: Session, deal_ids: list[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = defaultdict(list)
-        for start in range(0, len(deal_ids), 900):
+        for chunk in chunks(deal_ids):
             rows = session.execute(
-                select(DealProduct.deal_id, DealProduct.product_name, DealProduct.product_id).where(DealProduct.deal_id.in_(deal_ids[start : start + 900]))
+                select(DealProduct.deal_id, DealProduct.product_name, DealProduct.product_id).where(DealProduct.deal_id.in_(chunk))
             )
             for deal_id, name, product_id in rows.tuples():
                 found[deal_id].append(name or (product_id or "").rsplit(":", 1)[-1])

@@ -10,7 +10,7 @@ what changed (to link persons and accounts) inside the same transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,11 +24,11 @@ from knowledge.db import Database
 from knowledge.models import utcnow
 from knowledge.profiles.models import ENTITY_MODELS, SourcedRecord
 from knowledge.profiles.records import ProfileRecord, RecordTombstone, Ref, record_id, to_json, values_hash
+from knowledge.profiles.sql import chunks
 
 BOOKKEEPING = frozenset({"id", "source", "source_id", "synced_at", "record_hash", "attributes"})
 DERIVED = frozenset({"person_id", "master_id"})
 """Columns identity resolution owns; a record update never overwrites them."""
-_IN_CHUNK = 900
 
 
 class RecordError(ValueError):
@@ -78,11 +78,6 @@ def model_for(entity: str) -> type[SourcedRecord]:
         return ENTITY_MODELS[entity]
     except KeyError:
         raise RecordError(f"unknown entity {entity!r}; known: {', '.join(sorted(ENTITY_MODELS))}") from None
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
 
 
 class _Columns:
@@ -221,7 +216,7 @@ class ProfileStore:
     ) -> list[str]:
         model = model_for(entity)
         stored: dict[str, str] = {}
-        for chunk in _chunks([row["id"] for row in rows]):
+        for chunk in chunks([row["id"] for row in rows]):
             stored.update((row_id, digest) for row_id, digest in session.execute(select(model.id, model.record_hash).where(model.id.in_(chunk))))
         inserts, updates = [], []
         for row in rows:
@@ -246,7 +241,7 @@ class ProfileStore:
         if self.identity is not None:
             self.identity.before_delete(session, entity, ids)
         deleted = 0
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             deleted += session.execute(delete(model).where(model.id.in_(chunk))).rowcount or 0
         return deleted
 
