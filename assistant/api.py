@@ -8,7 +8,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from assistant.container import Container
-from assistant.routes import events_router
+from assistant.routes import accounts_router, events_router, journey_router
 from knowledge.documents import SearchFilters, Visibility
 
 
@@ -20,6 +20,8 @@ def create_app(container: Container) -> FastAPI:
     app = FastAPI(title="Journey Assistant", version="0.1.0")
     app.state.container = container
     app.include_router(events_router)
+    app.include_router(journey_router)
+    app.include_router(accounts_router)
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict[str, Any]:

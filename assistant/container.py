@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from assistant.journey.classifier import JourneyClassifier
 from assistant.settings import Settings
 from connectors.events import EventIngestor
 from connectors.base import SourceConfig
@@ -134,6 +135,13 @@ class Container:
         """The Segment-compatible event service: an inbox, processed into profiles by a worker process."""
         return EventIngestor.with_worker(self.db, self.sync_state, self.profiles, self.settings.events.source_name,
                                          self.settings.identity)
+
+    @cached_property
+    def classifier(self) -> JourneyClassifier:
+        """Stage and persona detection on the configured playbook (loaded once)."""
+        options = self.settings.journey
+        return JourneyClassifier.from_path(options.playbook_path, semantic=options.semantic,
+                                          cache_dir=self.settings.workspace / "journey")
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
         """Run the connector of a registered source into the indexes and the profile store."""

@@ -91,6 +91,12 @@ class RetrievalSettings(BaseModel):
 class ApiSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address `journey serve` binds to.")
     port: int = Field(default=8080, description="Port `journey serve` listens on.")
+    keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Bearer keys for the internal endpoints (accounts, buying committees, next best actions, "
+        "outcomes): `Authorization: Bearer KEY`. Empty: those endpoints refuse every request, so a public "
+        "deployment never exposes CRM data by accident.",
+    )
 
 
 class HubSpotSettings(BaseModel):

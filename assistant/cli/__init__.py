@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from assistant.cli import content, customers, demo, imports, journey  # noqa: F401  (register their commands)
+from assistant.cli import committee, content, customers, demo, imports, journey  # noqa: F401  (register their commands)
 from assistant.cli._common import CliError, app, err
 
 __all__ = ["CliError", "app", "main"]

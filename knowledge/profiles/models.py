@@ -308,6 +308,70 @@ class EventInboxItem(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class JourneyDecision(Base):
+    """One stage or persona decision about a person, append-only: the classifier's, or a rep's
+    override. A newer decision of the same kind (and product line) sets ``superseded_at`` on the
+    one before, so the history shows what was believed when and why."""
+
+    __tablename__ = "journey_decisions"
+    __table_args__ = (Index("ix_journey_decisions_person", "person_id", "kind", "decided_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ID)
+    contact_id: Mapped[str | None] = mapped_column(ID, default=None)
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str | None] = mapped_column(String(60), default=None)
+    product_line: Mapped[str | None] = mapped_column(String(120), default=None)
+    confidence: Mapped[float] = mapped_column(default=0.0)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    source: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    playbook_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+    input_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ActionProposal(Base):
+    """A next best action proposed for a person, with the score, its parts and the explanation
+    shown; ``status`` is the newest outcome (``proposed`` until one is recorded)."""
+
+    __tablename__ = "action_proposals"
+    __table_args__ = (Index("ix_action_proposals_person_action", "person_id", "action_id", "proposed_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ID)
+    contact_id: Mapped[str | None] = mapped_column(ID, default=None)
+    account_id: Mapped[str | None] = mapped_column(ID, default=None, index=True)
+    action_id: Mapped[str] = mapped_column(String(60))
+    stage: Mapped[str | None] = mapped_column(String(60), default=None)
+    persona: Mapped[str | None] = mapped_column(String(60), default=None)
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float] = mapped_column(default=0.0)
+    components: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome_at: Mapped[datetime | None] = mapped_column(default=None)
+    playbook_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class ActionOutcome(Base):
+    """What became of a proposal: ``accepted``, ``dismissed`` or ``converted``; append-only."""
+
+    __tablename__ = "action_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    proposal_id: Mapped[str] = mapped_column(ForeignKey("action_proposals.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
 ENTITY_MODELS: dict[str, type[SourcedRecord]] = {
     "account": Account,
     "contact": Contact,
