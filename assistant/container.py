@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from assistant.journey.classifier import JourneyClassifier
+from assistant.journey.service import JourneyService
 from assistant.settings import Settings
 from connectors.events import EventIngestor
 from connectors.base import SourceConfig
@@ -142,6 +143,11 @@ class Container:
         options = self.settings.journey
         return JourneyClassifier.from_path(options.playbook_path, semantic=options.semantic,
                                           cache_dir=self.settings.workspace / "journey")
+
+    @cached_property
+    def journey(self) -> JourneyService:
+        """Stage and persona decisions with their history, next best actions and their outcomes."""
+        return JourneyService(self.db, self.classifier)
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
         """Run the connector of a registered source into the indexes and the profile store."""

@@ -10,6 +10,8 @@ one embedding of the newest message when its cues do not decide clearly.
 from __future__ import annotations
 
 from assistant.journey.classifier import Classification, InvalidJourneyInput, JourneyClassifier, parse_input, semantic_scorer
+from assistant.journey.committee import BuyingCommittee, Champion, CommitteeMember, Engagement, buying_committee
+from assistant.journey.committee_risks import Risk
 from assistant.journey.evidence import Evidence
 from assistant.journey.inputs import ChatMessage, DealInput, JourneyInput, StageOverride, TicketInput, TouchpointInput
 from assistant.journey.persona import PersonaDetector, PersonaResult
@@ -28,10 +30,14 @@ from assistant.journey.stage import StageDetector, StageResult
 __all__ = [
     "DEFAULT_PLAYBOOK",
     "ActionDef",
+    "BuyingCommittee",
+    "Champion",
     "ChatMessage",
     "Classification",
+    "CommitteeMember",
     "ContactNotFound",
     "DealInput",
+    "Engagement",
     "Evidence",
     "InvalidJourneyInput",
     "JourneyClassifier",
@@ -40,12 +46,14 @@ __all__ = [
     "PersonaResult",
     "Playbook",
     "PlaybookError",
+    "Risk",
     "SemanticScorer",
     "StageDetector",
     "StageOverride",
     "StageResult",
     "TicketInput",
     "TouchpointInput",
+    "buying_committee",
     "journey_input_for_contact",
     "load_playbook",
     "parse_input",

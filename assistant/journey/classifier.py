@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class JourneyClassifier:
 
     def __init__(self, playbook: Playbook, semantic: SemanticScorer | None = None) -> None:
         self.playbook = playbook
+        self.fingerprint = hashlib.sha256(playbook.model_dump_json().encode()).hexdigest()[:16]
+        """Which playbook decided: stored with every decision and proposal."""
         self.semantic = semantic
         self.stages = StageDetector(playbook)
         self.personas = PersonaDetector(playbook)

@@ -139,6 +139,30 @@ class ActionDef(_Strict):
     eligibility: Eligibility = Eligibility()
     value: Annotated[float, Field(ge=0)] = 1.0
     content: str | Localized | None = None
+    seen_in: HistoryCues = Field(
+        default=HistoryCues(),
+        description="Touchpoints that show the action was done (a case study e-mailed, a demo held): they start "
+        "its cooldown and are what the propensity is learned from.")
+
+
+class Learning(_Strict):
+    """How next-best-action propensities are learned from history and outcomes."""
+
+    horizon_days: Annotated[int, Field(ge=1)] = 90
+    advance_window_days: Annotated[int, Field(ge=1)] = 30
+    prior_mean: Probability = 0.2
+    prior_strength: Positive = 2.0
+    strength: Positive = 5.0
+    history_weight: Annotated[float, Field(ge=0)] = 1.0
+    outcome_weight: Annotated[float, Field(ge=0)] = 2.0
+    rewards: dict[Literal["accepted", "dismissed", "converted"], Annotated[float, Field(ge=0, le=1)]] = {
+        "accepted": 0.5, "dismissed": 0.0, "converted": 1.0}
+    visitor_types: list[str] = Field(
+        default=["page_view", "page", "screen", "download", "form", "chat", "survey", "event", "track", "identify",
+                 "review", "community"],
+        description="Touchpoint types the person does on their own: their text never shows that an action was done.")
+    generic_persona_fit: Probability = 0.7
+    persona_fit_floor: Annotated[float, Field(ge=0, le=1)] = 0.4
 
 
 class StageScoring(_Strict):
@@ -218,6 +242,10 @@ class Playbook(_Strict):
     consent_purposes: list[Id] = []
     channels: list[Id] = []
     actions: list[ActionDef] = []
+    levers: dict[Id, Positive] = Field(
+        default={}, description="Business levers: an action id or a channel → a multiplier of its score (campaign "
+        "priorities, capacity); 1 when not listed.")
+    learning: Learning = Learning()
 
     @property
     def stage_ids(self) -> list[str]:
@@ -312,9 +340,13 @@ def _cross_check(book: Playbook, where: LocationIndex) -> None:
         for position, persona in enumerate(action.personas):
             _check_known(errors, persona, personas, ("actions", index, "personas", position), "persona")
         _check_known(errors, action.channel, set(book.channels), ("actions", index, "channel"), "channel")
+        _check_cues(errors, action.seen_in.text, ("actions", index, "seen_in", "text"))
         if action.eligibility.consent is not None:
             _check_known(errors, action.eligibility.consent, set(book.consent_purposes),
                          ("actions", index, "eligibility", "consent"), "consent purpose")
+    known_levers = {action.id for action in book.actions} | set(book.channels)
+    for name in book.levers:
+        _check_known(errors, name, known_levers, ("levers", name), "action or channel")
     errors.raise_any()
 
 

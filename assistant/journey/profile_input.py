@@ -8,6 +8,7 @@ conversation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assistant.journey.inputs import ChatMessage, DealInput, JourneyInput, TouchpointInput
 from knowledge.db import Database
-from knowledge.profiles.models import Account, Contact, Conversation, Deal, DealContact, DealProduct, Message, Product, Touchpoint
+from knowledge.profiles.models import Account, Consent, Contact, Conversation, Deal, DealContact, DealProduct, Message, Product, Touchpoint
 
 MAX_TOUCHPOINTS = 300
 MAX_MESSAGES = 40
@@ -90,26 +91,95 @@ def _messages(session: Session, contact_ids: list[str], person_id: str | None) -
     return [ChatMessage(role=m.role, content=m.content, timestamp=m.created_at) for m in list(rows)[-MAX_MESSAGES:]]
 
 
-def journey_input_for_contact(db: Database, key: str, now: datetime | None = None) -> JourneyInput:
-    """Everything the classifier reads about one stored person."""
+@dataclass
+class PersonProfile:
+    """One stored person as journey decisions and next best actions see them."""
+
+    key: str
+    person_id: str
+    contact_ids: list[str]
+    name: str | None
+    email: str | None
+    account_id: str | None
+    account_name: str | None
+    industry: str | None
+    customer_status: str | None
+    won_deals: int
+    open_deals: int
+    consents: dict[str, tuple[str, datetime]]
+    """purpose → (granted|withdrawn, when): the newest decision per purpose."""
+    journey: JourneyInput
+
+
+def _consents(session: Session, contact_ids: list[str], person_id: str | None) -> dict[str, tuple[str, datetime]]:
+    who = Consent.contact_id.in_(contact_ids)
+    if person_id:
+        who = or_(who, Consent.person_id == person_id)
+    newest: dict[str, tuple[str, datetime]] = {}
+    for consent in session.scalars(select(Consent).where(who).order_by(Consent.recorded_at)):
+        newest[consent.purpose] = (consent.status, consent.recorded_at)
+    return newest
+
+
+def load_person(db: Database, key: str, now: datetime | None = None) -> PersonProfile:
+    """The person behind ``key`` with their classifier input, account, consents and deals."""
     with db.session() as session:
         contacts = _find(session, key)
         ids = [c.id for c in contacts]
         person_id = contacts[0].person_id
         account_id = _first(contacts, "account_id")
         account = session.get(Account, account_id) if account_id else None
-        deals = _deals(session, ids)
-        account_deals = list(session.scalars(select(Deal).where(Deal.account_id == account_id))) if account_id else []
-        lines = _lines(session, [d.id for d in {*deals, *account_deals}])
-        owned = sorted({lines[d.id] for d in account_deals if d.status == "won" and d.id in lines})
-        return JourneyInput(
-            messages=_messages(session, ids, person_id),
-            touchpoints=_touchpoints(session, ids, person_id),
-            deals=[_deal_input(d, lines.get(d.id)) for d in deals],
-            customer_status=(account.customer_status if account else None) or _first(contacts, "lifecycle_stage"),
-            customer_product_lines=owned,
-            job_title=_first(contacts, "job_title"),
-            department=_first(contacts, "department"),
-            buying_role=_first(contacts, "buying_role"),
-            now=now or datetime.now(UTC),
+        if account is not None and account.master_id:
+            account = session.get(Account, account.master_id) or account
+        journey = _journey_input(session, contacts, account, now)
+        account_ids = [account.id] if account else []
+        if account is not None:
+            account_ids += list(session.scalars(select(Account.id).where(Account.master_id == account.id)))
+        deals = list(session.scalars(select(Deal).where(Deal.account_id.in_(account_ids)))) if account_ids else []
+        first = contacts[0]
+        name = first.full_name or " ".join(part for part in (first.first_name, first.last_name) if part) or None
+        return PersonProfile(
+            key=key,
+            person_id=person_id or first.id,
+            contact_ids=ids,
+            name=name,
+            email=_first(contacts, "email"),
+            account_id=account.id if account else None,
+            account_name=account.name if account else None,
+            industry=account.industry if account else None,
+            customer_status=journey.customer_status,
+            won_deals=sum(d.status == "won" for d in deals),
+            open_deals=sum(d.status == "open" for d in deals),
+            consents=_consents(session, ids, person_id),
+            journey=journey,
         )
+
+
+def journey_input_for_contact(db: Database, key: str, now: datetime | None = None) -> JourneyInput:
+    """Everything the classifier reads about one stored person."""
+    with db.session() as session:
+        contacts = _find(session, key)
+        account_id = _first(contacts, "account_id")
+        account = session.get(Account, account_id) if account_id else None
+        return _journey_input(session, contacts, account, now)
+
+
+def _journey_input(session: Session, contacts: list[Contact], account: Account | None, now: datetime | None) -> JourneyInput:
+    ids = [c.id for c in contacts]
+    person_id = contacts[0].person_id
+    account_id = account.id if account else None
+    deals = _deals(session, ids)
+    account_deals = list(session.scalars(select(Deal).where(Deal.account_id == account_id))) if account_id else []
+    lines = _lines(session, [d.id for d in {*deals, *account_deals}])
+    owned = sorted({lines[d.id] for d in account_deals if d.status == "won" and d.id in lines})
+    return JourneyInput(
+        messages=_messages(session, ids, person_id),
+        touchpoints=_touchpoints(session, ids, person_id),
+        deals=[_deal_input(d, lines.get(d.id)) for d in deals],
+        customer_status=(account.customer_status if account else None) or _first(contacts, "lifecycle_stage"),
+        customer_product_lines=owned,
+        job_title=_first(contacts, "job_title"),
+        department=_first(contacts, "department"),
+        buying_role=_first(contacts, "buying_role"),
+        now=now or datetime.now(UTC),
+    )

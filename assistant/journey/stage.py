@@ -262,6 +262,14 @@ class StageDetector:
                 items.append(from_match("stage", match, "touchpoint", index, text, 1.0, touchpoint.timestamp))
         return items
 
+    def touchpoint_stage(self, touchpoint: TouchpointInput, tokens: TokenCache) -> str | None:
+        """The stage one touchpoint speaks for most (``None``: it says nothing about a stage)."""
+        totals: dict[str, float] = defaultdict(float)
+        for item in self._touchpoint_items(0, touchpoint, tokens):
+            totals[item.label] += item.weight
+        best = max(totals.items(), key=lambda pair: pair[1], default=None)
+        return best[0] if best and best[1] > 0 else None
+
     def _deal_items(self, index: int, stage: str | None, status: str | None) -> list[Evidence]:
         for name in (stage, status):
             found = lookup(self._deal_stages, name) if name else None

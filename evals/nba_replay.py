@@ -1,0 +1,562 @@
+"""Offline replay of the next-best-action propensity on the real Maven CRM and Olist histories.
+
+    .venv/bin/python -m evals nba-replay [--datasets ../shared/datasets] [--seeds 5] [--bootstrap 1000]
+
+The learner is the product's own :class:`assistant.journey.propensity.PropensityModel` with its
+default priors; nothing is tuned on these data. Every learner and policy walks the history in
+time order and sees exactly the same outcomes: an event is learned from only once its outcome
+was known strictly before the day of the decision being scored (no peeking). Events decided
+before any outcome was known are skipped (nobody can rank yet) and counted.
+
+Two complementary measures:
+
+- **Replay** (Li, Chu, Langford, Wang 2011, "Unbiased offline evaluation of contextual-bandit-based
+  news article recommendation algorithms"): the policy picks one action for the logged context;
+  only events where its pick equals the logged action count, and its value is the mean reward
+  over those matched events. The policies learn from every logged outcome before the decision
+  (what the product does: outcomes are recorded whatever the assistant proposed), so each step
+  scores a fixed policy on a fresh event. Li et al.'s estimate is unbiased only when the logging
+  policy chose uniformly at random; here people chose, so the figure is the success rate on the
+  decisions where the policy agrees with what was done – read it together with the matched count.
+- **Ranking, no matching needed**: the AUC and log-loss of each learner's propensity for the
+  *logged* action against its outcome (does it tell winners from losers?), and for successful
+  events the rank of the logged action in each policy's ranking (hit@1, hit@3, MRR). The latter
+  rewards predicting *what was sold* – exposure – not what succeeds once proposed, which is a
+  different question; it is reported because it is the usual next-item figure.
+
+Maven (next best product): a closed deal (Won/Lost) is a decision at ``engage_date`` to propose
+its product (7 catalogue products; pipeline ``GTXPro`` is ``GTX Pro``) to its account; the reward
+is Won; the outcome is known at ``close_date``. Context levels, general first: sector, sector and
+size band (employees < 1,000 / < 5,000 / more), sector, size and the account itself (the account's
+own history with the product). Value-weighted variants rank by propensity × list price, as the
+product ranks by propensity × value; their replay value is the close value of matched won deals.
+
+Olist (which landing page converts a lead from a channel; and which leads to call first): a
+marketing-qualified lead is a decision at ``first_contact_date``; the action is the landing page
+it came through, the context its origin channel (levels: page, then page and origin); the reward
+is a closed deal within ``--window`` days (60 by default: about four in five of all closed deals
+close within 60 days of first contact). The outcome is known when the window ends, for wins and
+losses alike, so early wins do not bias recent estimates. The closed-deals log starts on
+2017-12-05, so leads before its first won date (their wins were not recorded) and leads whose
+window runs past its last won date are left out. Candidates are the pages seen before the day of
+the decision. Replay answers "which page to put in front of a channel's leads"; lead ranking
+(AUC and precision of the top 10 % per month, each lead scored by its page and origin) answers
+"whom to call first" and needs no matching. Olist closed deals carry no comparable value, so
+there is no value-weighted replay there.
+
+Baselines: *popularity* – the action logged most often so far (``most chosen``) or with the most
+successes so far (``most won``), from the same outcomes; *random* – uniform over the candidates;
+*price only* (Maven) – the dearest product, i.e. value without propensity; *action only* – the
+same Beta–Bernoulli model without context. Uncertainty: 95 % bootstrap intervals over events
+(the ratio ours / popularity is bootstrapped on the same resamples), mean ± standard deviation
+over seeds for Thompson sampling and random. Prints the tables and writes
+``evals/results/nba_replay.json`` (no timestamps: a rerun gives the same file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import json
+import random
+import statistics
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.journey.propensity import Posterior, PropensityModel
+from evals.classify_eval import format_table
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATASETS = HERE.parents[1] / "shared" / "datasets"
+RESULTS_FILE = HERE / "results" / "nba_replay.json"
+COMMAND = ".venv/bin/python -m evals nba-replay"
+MAVEN_LEVELS = (("sector",), ("sector", "size"), ("sector", "size", "account"))
+OLIST_LEVELS = (("origin",),)
+TOP_SHARE = 0.10  # lead ranking: precision of the top 10 % of a month's leads
+
+
+@dataclass(frozen=True)
+class Event:
+    """One logged decision: what was done in which context, and how it turned out."""
+
+    decided: date
+    resolved: date  # the day its outcome became known
+    action: str
+    context: Mapping[str, str]
+    reward: float  # 1 success, 0 failure
+    value: float = 0.0  # realised value (Maven: close value of a won deal)
+    period: str = ""  # month of the decision, for per-month figures
+
+
+# -- learners and policies ------------------------------------------------------------------------
+
+
+class Learner(Protocol):
+    name: str
+
+    def learn(self, event: Event) -> None: ...
+
+
+class Estimator(Learner, Protocol):
+    def estimate(self, action: str, context: Mapping[str, str]) -> float:
+        """How strongly it backs ``action`` here: a probability, or for popularity a count."""
+        ...
+
+
+class Policy(Protocol):
+    name: str
+    source: Learner  # fed every outcome once, however many policies share it
+
+    def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]: ...
+
+
+class Propensity:
+    """The product's PropensityModel fed the replay's outcomes, with posteriors cached between
+    updates (a policy scores hundreds of candidates per event; the model does not change within a day)."""
+
+    def __init__(self, name: str, levels: Sequence[Sequence[str]]) -> None:
+        self.name = name
+        self.model = PropensityModel(levels)
+        self._posteriors: dict[tuple[str, ...], Posterior] = {}
+
+    def learn(self, event: Event) -> None:
+        self.model.update(event.action, event.context, event.reward)
+        self._posteriors.clear()
+
+    def posterior(self, action: str, context: Mapping[str, str]) -> Posterior:
+        key = (action, *(f"{k}={v}" for k, v in context.items()))
+        if key not in self._posteriors:
+            self._posteriors[key] = self.model.posterior(action, context)
+        return self._posteriors[key]
+
+    def estimate(self, action: str, context: Mapping[str, str]) -> float:
+        return self.posterior(action, context).mean
+
+
+@dataclass
+class PropensityPolicy:
+    """Rank by propensity (× value when given): the posterior mean (greedy) or, with ``rng``, a
+    Thompson draw per candidate – ``Posterior.sample``, what ``PropensityModel.score(rng)`` returns."""
+
+    name: str
+    source: Propensity
+    values: Mapping[str, float] | None = None
+    rng: random.Random | None = None
+
+    def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
+        def objective(action: str) -> float:
+            posterior = self.source.posterior(action, context)
+            propensity = posterior.sample(self.rng) if self.rng else posterior.mean
+            return propensity * (self.values[action] if self.values else 1.0)
+
+        return sorted(candidates, key=objective, reverse=True)  # stable: ties keep the candidates' order
+
+
+class Popularity:
+    """The baseline: the action logged most often so far, or with the most successes so far."""
+
+    def __init__(self, name: str, by_success: bool) -> None:
+        self.name, self.by_success, self.counts = name, by_success, Counter[str]()
+        self.source = self
+
+    def learn(self, event: Event) -> None:
+        self.counts[event.action] += event.reward if self.by_success else 1.0
+
+    def estimate(self, action: str, context: Mapping[str, str]) -> float:
+        return self.counts[action]
+
+    def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
+        return sorted(candidates, key=lambda action: self.counts[action], reverse=True)
+
+
+class BaseRate:
+    """The success rate so far, the same for every action: the reference for log-loss (AUC 0.5)."""
+
+    def __init__(self, name: str = "base rate so far") -> None:
+        self.name, self.successes, self.total = name, 0.0, 0.0
+
+    def learn(self, event: Event) -> None:
+        self.successes += event.reward
+        self.total += 1
+
+    def estimate(self, action: str, context: Mapping[str, str]) -> float:
+        return (self.successes + 1) / (self.total + 2)
+
+
+@dataclass
+class FixedOrder:
+    """A policy that does not learn: uniformly random (with ``rng``) or by a fixed value, dearest first."""
+
+    name: str
+    rng: random.Random | None = None
+    values: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def source(self) -> FixedOrder:
+        return self
+
+    def learn(self, event: Event) -> None:
+        return None
+
+    def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
+        if self.rng is not None:
+            return self.rng.sample(list(candidates), len(candidates))
+        return sorted(candidates, key=lambda action: self.values[action], reverse=True)
+
+
+# -- the replay -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayLog:
+    """Per evaluated event, in decision order: the truth, and what every policy and estimator said."""
+
+    events: list[Event] = field(default_factory=list)
+    matched: dict[str, list[bool]] = field(default_factory=dict)
+    rank: dict[str, list[int]] = field(default_factory=dict)  # 1-based rank of the logged action, 0 = not a candidate
+    estimate: dict[str, list[float]] = field(default_factory=dict)
+    skipped: int = 0  # decided before any outcome was known
+
+    def array(self, attribute: str) -> np.ndarray:
+        return np.array([getattr(event, attribute) for event in self.events], dtype=float)
+
+
+def replay(events: Sequence[Event], policies: Sequence[Policy], estimators: Sequence[Estimator] = (),
+           catalogue: Sequence[str] | None = None) -> ReplayLog:
+    """Walk the events by decision day; before scoring a decision, every learner learns each
+    outcome known strictly before that day. Candidates: the ``catalogue``, else the actions logged
+    on earlier days."""
+    learners: dict[int, Learner] = {id(x): x for x in [*estimators, *(p.source for p in policies)]}
+    by_decision = sorted(events, key=lambda e: e.decided)
+    outcomes = deque(sorted(events, key=lambda e: e.resolved))
+    candidates: list[str] = sorted(catalogue or ())
+    announced, learned = 0, 0
+    log = ReplayLog(matched={p.name: [] for p in policies}, rank={p.name: [] for p in policies},
+                    estimate={e.name: [] for e in estimators})
+    for event in by_decision:
+        while outcomes and outcomes[0].resolved < event.decided:
+            outcome = outcomes.popleft()
+            for learner in learners.values():
+                learner.learn(outcome)
+            learned += 1
+        while catalogue is None and by_decision[announced].decided < event.decided:
+            if by_decision[announced].action not in candidates:
+                bisect.insort(candidates, by_decision[announced].action)
+            announced += 1
+        if not learned:
+            log.skipped += 1
+            continue
+        log.events.append(event)
+        for policy in policies:
+            ranking = policy.rank(candidates, event.context)
+            log.matched[policy.name].append(bool(ranking) and ranking[0] == event.action)
+            log.rank[policy.name].append(ranking.index(event.action) + 1 if event.action in ranking else 0)
+        for estimator in estimators:
+            log.estimate[estimator.name].append(estimator.estimate(event.action, event.context))
+    return log
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+def auc(scores: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray) -> float:
+    """Area under the ROC curve (Mann–Whitney, ties count half); NaN without both classes."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float) > 0.5
+    positives, negatives = int(y.sum()), int((~y).sum())
+    if not positives or not negatives:
+        return float("nan")
+    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    average_rank = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
+    return float((average_rank[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def log_loss(probabilities: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray) -> float:
+    p = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)
+    y = np.asarray(labels, dtype=float)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def precision_at(scores: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray, k: int) -> float:
+    """Success share of the k best-scored items; a tie across the cut counts at its own success
+    rate (the expectation over random tie-breaks), so tied scores earn no luck."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
+    k = min(k, len(s))
+    if k <= 0:
+        return float("nan")
+    threshold = np.sort(s)[::-1][k - 1]
+    above, tied = s > threshold, s == threshold
+    return float((y[above].sum() + (k - above.sum()) * y[tied].mean()) / k)
+
+
+def replay_mean(matched: np.ndarray, target: np.ndarray) -> float:
+    """Li et al.'s estimate: the mean of ``target`` over the matched events."""
+    return float(target[matched].mean()) if matched.any() else float("nan")
+
+
+def interval(samples: np.ndarray) -> list[float]:
+    finite = samples[np.isfinite(samples)]
+    return [round(float(v), 4) for v in np.percentile(finite, [2.5, 97.5])] if finite.size else [float("nan")] * 2
+
+
+def bootstrap_replay(matched: np.ndarray, target: np.ndarray, resamples: np.ndarray) -> np.ndarray:
+    """The replay mean on each resample of events (rows of ``resamples`` are event indices)."""
+    hits = matched[resamples]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (hits * target[resamples]).sum(axis=1) / hits.sum(axis=1)
+
+
+def policy_figures(log: ReplayLog, name: str, resamples: np.ndarray) -> dict[str, Any]:
+    matched, ranks = np.array(log.matched[name]), np.array(log.rank[name])
+    reward, value = log.array("reward"), log.array("value")
+    won = reward > 0.5
+    reciprocal = np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)
+    return {
+        "matched": int(matched.sum()), "matched_share": round(float(matched.mean()), 4),
+        "success_rate": round(replay_mean(matched, reward), 4),
+        "success_rate_ci": interval(bootstrap_replay(matched, reward, resamples)),
+        "value_per_matched": round(replay_mean(matched, value), 1),
+        "value_per_matched_ci": [round(v, 1) for v in interval(bootstrap_replay(matched, value, resamples))],
+        "hit_at_1": round(float(((ranks == 1) & won).sum() / won.sum()), 4),
+        "hit_at_3": round(float(((ranks >= 1) & (ranks <= 3) & won).sum() / won.sum()), 4),
+        "mrr": round(float(reciprocal[won].mean()), 4),
+    }
+
+
+def estimator_figures(log: ReplayLog, name: str, resamples: np.ndarray, probabilistic: bool) -> dict[str, Any]:
+    scores, reward = np.array(log.estimate[name]), log.array("reward")
+    boot = np.array([auc(scores[rows], reward[rows]) for rows in resamples])
+    return {"auc": round(auc(scores, reward), 4), "auc_ci": interval(boot),
+            "log_loss": round(log_loss(scores, reward), 4) if probabilistic else None}
+
+
+def monthly_lead_ranking(log: ReplayLog, name: str) -> dict[str, dict[str, float]]:
+    """Per month of decisions: the AUC of the lead scores and the success share of the top 10 %."""
+    periods, reward = np.array([e.period for e in log.events]), log.array("reward")
+    scores, result = np.array(log.estimate[name]), {}
+    for period in sorted(set(periods)):
+        rows = periods == period
+        top = max(1, round(TOP_SHARE * rows.sum()))
+        result[period] = {"leads": int(rows.sum()), "base_rate": round(float(reward[rows].mean()), 4),
+                          "auc": round(auc(scores[rows], reward[rows]), 4),
+                          "precision_top": round(precision_at(scores[rows], reward[rows], top), 4)}
+    return result
+
+
+def seed_spread(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation over seeds of every numeric figure."""
+    keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
+    spread: dict[str, Any] = {"seeds": len(runs)}
+    for key in keys:
+        values = [float(run[key]) for run in runs]
+        spread[key] = round(statistics.fmean(values), 4)
+        spread[f"{key}_sd"] = round(statistics.stdev(values), 4) if len(values) > 1 else 0.0
+    return spread
+
+
+# -- the two histories -------------------------------------------------------------------------------
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def size_band(employees: str) -> str:
+    count = int(employees)
+    return "small" if count < 1_000 else "mid" if count < 5_000 else "large"
+
+
+def maven_events(folder: Path) -> tuple[list[Event], dict[str, float]]:
+    """Closed deals as product proposals, and the catalogue's list prices."""
+    prices = {row["product"]: float(row["sales_price"]) for row in read_csv(folder / "products.csv")}
+    by_squashed = {name.replace(" ", ""): name for name in prices}  # pipeline "GTXPro" = "GTX Pro"
+    accounts = {row["account"]: row for row in read_csv(folder / "accounts.csv")}
+    events = []
+    for row in read_csv(folder / "sales_pipeline.csv"):
+        if row["deal_stage"] not in ("Won", "Lost"):
+            continue
+        account = accounts.get(row["account"])
+        context = {"sector": account["sector"], "size": size_band(account["employees"]), "account": row["account"]} if account else {}
+        won = row["deal_stage"] == "Won"
+        events.append(Event(date.fromisoformat(row["engage_date"]), date.fromisoformat(row["close_date"]),
+                            by_squashed[row["product"].replace(" ", "")], context, float(won),
+                            float(row["close_value"] or 0) if won else 0.0, row["engage_date"][:7]))
+    return events, prices
+
+
+def olist_events(folder: Path, window_days: int) -> list[Event]:
+    """Leads whose whole conversion window lies inside the closed-deals log, labelled by a deal
+    within the window; the outcome is known when the window ends."""
+    won = {row["mql_id"]: datetime.fromisoformat(row["won_date"]).date()
+           for row in read_csv(folder / "olist_closed_deals_dataset.csv")}
+    window = timedelta(days=window_days)
+    log_start, log_end = min(won.values()), max(won.values())
+    events = []
+    for row in read_csv(folder / "olist_marketing_qualified_leads_dataset.csv"):
+        contacted = date.fromisoformat(row["first_contact_date"])
+        if contacted < log_start or contacted + window > log_end:
+            continue
+        closed = won.get(row["mql_id"])
+        converted = closed is not None and closed <= contacted + window
+        events.append(Event(contacted, contacted + window, row["landing_page_id"], {"origin": row["origin"]},
+                            float(converted), period=row["first_contact_date"][:7]))
+    return events
+
+
+# -- one dataset, all policies -------------------------------------------------------------------------
+
+
+def event_resamples(events: int, bootstrap: int) -> np.ndarray:
+    """``bootstrap`` resamples of event indices, seeded: the same for every policy (paired)."""
+    return np.random.default_rng(0).integers(0, events, size=(bootstrap, events))
+
+
+def summarise(log: ReplayLog, groups: Mapping[str, Sequence[Policy]], estimators: Sequence[tuple[Estimator, bool]],
+              resamples: np.ndarray) -> dict[str, Any]:
+    policies: dict[str, Any] = {}
+    for label, members in groups.items():
+        runs = [policy_figures(log, p.name, resamples) for p in members]
+        policies[label] = runs[0] if len(runs) == 1 else seed_spread(runs)
+    return {"events": len(log.events), "skipped_before_first_outcome": log.skipped,
+            "success_rate_logged": round(float(log.array("reward").mean()), 4),
+            "policies": policies,
+            "estimators": {e.name: estimator_figures(log, e.name, resamples[:200], probabilistic) for e, probabilistic in estimators}}
+
+
+def ratio(log: ReplayLog, ours: str, baseline: str, target: str, resamples: np.ndarray) -> dict[str, Any]:
+    """ours / baseline for the replay mean of ``target``, with a paired bootstrap interval."""
+    values = log.array(target)
+    mine, theirs = np.array(log.matched[ours]), np.array(log.matched[baseline])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = bootstrap_replay(mine, values, resamples) / bootstrap_replay(theirs, values, resamples)
+    return {"ours": ours, "baseline": baseline, "target": target,
+            "ratio": round(replay_mean(mine, values) / replay_mean(theirs, values), 3),
+            "ci": [round(v, 3) for v in interval(boot)]}
+
+
+def seeded(label: str, make: Callable[[str, random.Random], Policy], seeds: Sequence[int]) -> list[Policy]:
+    return [make(f"{label} seed {seed}", random.Random(seed)) for seed in seeds]
+
+
+def evaluate_maven(folder: Path, seeds: Sequence[int], bootstrap: int) -> dict[str, Any]:
+    events, prices = maven_events(folder)
+    ours, product_only = Propensity("ours: sector > size > account", MAVEN_LEVELS), Propensity("product only (win rate so far)", ())
+    chosen, won = Popularity("popularity: most chosen", False), Popularity("popularity: most won", True)
+    groups: dict[str, list[Policy]] = {
+        "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), seeds),
+        chosen.name: [chosen], won.name: [won],
+        "ours greedy (posterior mean)": [PropensityPolicy("ours greedy", ours)],
+        "ours Thompson": seeded("ours Thompson", lambda name, rng: PropensityPolicy(name, ours, rng=rng), seeds),
+        "ours EV greedy (mean × price)": [PropensityPolicy("ours EV greedy", ours, prices)],
+        "ours EV Thompson": seeded("ours EV Thompson", lambda name, rng: PropensityPolicy(name, ours, prices, rng), seeds),
+        "price only (dearest product)": [FixedOrder("price only", values=prices)],
+    }
+    estimators = [(BaseRate(), True), (won, False), (product_only, True), (ours, True)]
+    log = replay(events, [p for members in groups.values() for p in members], [e for e, _ in estimators], list(prices))
+    resamples = event_resamples(len(log.events), bootstrap)
+    report = summarise(log, groups, estimators, resamples)
+    report["ratios"] = [ratio(log, "ours greedy", name, "reward", resamples) for name in (chosen.name, won.name)]
+    report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples) for name in (chosen.name, won.name, "price only")]
+    report["setup"] = {"decisions": "closed deals (Won/Lost) at engage_date; outcome known at close_date",
+                       "levels": [list(level) for level in MAVEN_LEVELS], "products": prices}
+    return report
+
+
+def evaluate_olist(folder: Path, seeds: Sequence[int], bootstrap: int, window_days: int) -> dict[str, Any]:
+    log_events = olist_events(folder, window_days)
+    ours, page_only = Propensity("ours: page > page and origin", OLIST_LEVELS), Propensity("page only (conversion so far)", ())
+    chosen, won = Popularity("popularity: most chosen", False), Popularity("popularity: most won", True)
+    groups: dict[str, list[Policy]] = {
+        "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), seeds),
+        chosen.name: [chosen], won.name: [won],
+        "ours greedy (posterior mean)": [PropensityPolicy("ours greedy", ours)],
+        "ours Thompson": seeded("ours Thompson", lambda name, rng: PropensityPolicy(name, ours, rng=rng), seeds),
+    }
+    estimators = [(BaseRate(), True), (won, False), (page_only, True), (ours, True)]
+    log = replay(log_events, [p for members in groups.values() for p in members], [e for e, _ in estimators])
+    resamples = event_resamples(len(log.events), bootstrap)
+    report = summarise(log, groups, estimators, resamples)
+    report["ratios"] = [ratio(log, "ours greedy", name, "reward", resamples) for name in (chosen.name, won.name)]
+    report["lead_ranking_by_month"] = {e.name: monthly_lead_ranking(log, e.name) for e, _ in estimators}
+    report["setup"] = {"decisions": f"leads at first_contact_date; success = closed deal within {window_days} days, "
+                                    "known when the window ends",
+                       "levels": [list(level) for level in OLIST_LEVELS], "window_days": window_days,
+                       "leads": len(log_events), "landing_pages": len({e.action for e in log_events})}
+    return report
+
+
+# -- output ------------------------------------------------------------------------------------------
+
+
+def figure(figures: Mapping[str, Any], key: str, digits: int = 3) -> str:
+    """``0.634 [0.611, 0.657]`` for one run, ``0.634 ± 0.012`` over seeds."""
+    value = figures.get(key)
+    if value is None or value != value:  # absent or NaN
+        return "-"
+    if f"{key}_sd" in figures:
+        return f"{value:.{digits}f} ± {figures[f'{key}_sd']:.{digits}f}"
+    low, high = figures.get(f"{key}_ci", (None, None))
+    return f"{value:.{digits}f}" + (f" [{low:.{digits}f}, {high:.{digits}f}]" if low is not None else "")
+
+
+def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
+    lines = [f"== {name}: {report['events']} decisions scored ({report['skipped_before_first_outcome']} skipped: "
+             f"no outcome known yet); logged success rate {report['success_rate_logged']:.3f}"]
+    headers = ["policy", "matched", "share", "replay success rate [95% CI]", *(["value per matched [95% CI]"] if with_value else []),
+               "hit@1 (successes)", "hit@3", "MRR"]
+    rows = [[label, figure(f, "matched", 0 if "matched_sd" not in f else 1), figure(f, "matched_share"),
+             figure(f, "success_rate"), *([figure(f, "value_per_matched", 0)] if with_value else []),
+             figure(f, "hit_at_1"), figure(f, "hit_at_3"), figure(f, "mrr")] for label, f in report["policies"].items()]
+    lines += [format_table(headers, rows), ""]
+    rows = [[label, figure(f, "auc"), figure(f, "log_loss")] for label, f in report["estimators"].items()]
+    lines += [format_table(["propensity of the logged action", "AUC [95% CI]", "log-loss"], rows), ""]
+    for r in report["ratios"]:
+        lines.append(f"{r['ours']} / {r['baseline']} ({'success rate' if r['target'] == 'reward' else 'value'}): "
+                     f"{r['ratio']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
+    if "lead_ranking_by_month" in report:
+        months = sorted(next(iter(report["lead_ranking_by_month"].values())))
+        rows = [[label, *(f"{by_month[m]['auc']:.3f} / {by_month[m]['precision_top']:.3f}" for m in months)]
+                for label, by_month in report["lead_ranking_by_month"].items()]
+        first = report["lead_ranking_by_month"][next(iter(report["lead_ranking_by_month"]))]
+        rows.append(["(leads, base rate)", *(f"{first[m]['leads']}, {first[m]['base_rate']:.3f}" for m in months)])
+        lines += ["", f"lead ranking per month: AUC / success share of the top {TOP_SHARE:.0%} of the month's leads",
+                  format_table(["scored by", *months], rows)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="The shared datasets folder.")
+    parser.add_argument("--seeds", type=int, default=5, help="Seeds for Thompson sampling and the random policy.")
+    parser.add_argument("--bootstrap", type=int, default=1000, help="Bootstrap resamples of events for the intervals.")
+    parser.add_argument("--window", type=int, default=60, help="Olist: days from first contact in which a deal counts.")
+    parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Where the JSON report goes.")
+    args = parser.parse_args(argv)
+    maven, olist = args.datasets / "maven_crm_sales_opportunities", args.datasets / "olist_marketing_funnel"
+    if not maven.is_dir() or not olist.is_dir():
+        raise SystemExit(f"error: {args.datasets} does not hold maven_crm_sales_opportunities/ and olist_marketing_funnel/; pass --datasets")
+    seeds = list(range(args.seeds))
+    started = time.perf_counter()
+    report = {"command": f"{COMMAND} --seeds {args.seeds} --bootstrap {args.bootstrap} --window {args.window}",
+              "maven": evaluate_maven(maven, seeds, args.bootstrap),
+              "olist": evaluate_olist(olist, seeds, args.bootstrap, args.window)}
+    print(render("Maven CRM, next best product (reward: won)", report["maven"], with_value=True))
+    print()
+    print(render(f"Olist, landing page per channel (reward: closed deal within {args.window} days)", report["olist"], with_value=False))
+    print(f"\n{time.perf_counter() - started:.1f} s")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"written: {args.output}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
