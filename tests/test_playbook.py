@@ -110,6 +110,14 @@ def test_a_valid_small_playbook_loads() -> None:
         ("    value: 5", "    value: -1", "value: -1", "greater than or equal to 0"),
         ("{cooldown_days: 30,", "{cooldown_days: -3,", "cooldown_days: -3", "greater than or equal to 0"),
         ("    channel: meeting", "    chanel: meeting", "chanel: meeting", "Extra inputs are not permitted"),
+        ("    value: 5", "    value: 5\n    seen_in: {text: {de: {\"re:(x\": 1}}}", "re:(x", "regular expression does not compile"),
+        ("    value: 5", "    value: 5\n    seen_in: {typs: {demo: 1}}", "typs", "Extra inputs are not permitted"),
+        ("consent_purposes: [marketing_email]", "consent_purposes: [marketing_email]\nlevers: {offer_discout: 2}",
+         "offer_discout", "unknown action or channel 'offer_discout'"),
+        ("consent_purposes: [marketing_email]", "consent_purposes: [marketing_email]\nlevers: {email: 0}",
+         "email: 0", "greater than 0"),
+        ("consent_purposes: [marketing_email]", "consent_purposes: [marketing_email]\nlearning: {rewards: {liked: 1}}",
+         "liked", "Input should be 'accepted', 'dismissed' or 'converted'"),
     ],
 )
 def test_a_mistake_is_reported_with_its_line(old: str, new: str, needle: str, message: str) -> None:

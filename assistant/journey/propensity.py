@@ -10,6 +10,10 @@ so a context seen twice leans on its parent and one seen two hundred times speak
     alpha = strength * parent_mean + successes
     beta  = strength * (1 - parent_mean) + failures
 
+where ``parent_mean`` leaves out the context's own observations (the parent's counts include
+them; counting them twice would make one observation look like several) – except for the
+pooled root, the baseline every action starts from.
+
 ``mean`` ranks by what is known (greedy); ``sample`` draws from the most specific posterior
 (Thompson sampling): an action with few observations has a wide posterior and is sometimes drawn
 high, which is how new actions get tried. ``explain`` lists every level with its counts, which is
@@ -146,15 +150,27 @@ class PropensityModel:
         levels: list[Level] = []
         mean, strength = self.prior_mean, self.prior_strength
         alpha = beta = 0.0
-        for key in self._chain(action, context):
-            successes, failures = self.counts.get(key, (0.0, 0.0))
+        chain = self._chain(action, context)
+        cells = [self.counts.get(key, (0.0, 0.0)) for key in chain]
+        for depth, (key, (successes, failures)) in enumerate(zip(chain, cells, strict=True)):
             alpha = strength * mean + successes
             beta = strength * (1 - mean) + failures
             names = ("action",) if key[1] == 0 else ((ALL,) if key[1] < 0 else self.levels[key[1] - 1])
             values = (action,) if key[1] == 0 else ((ALL,) if key[1] < 0 else key[2])
-            level_mean = alpha / (alpha + beta)
-            levels.append(Level(names, values, successes, failures, mean, level_mean))
-            mean, strength = level_mean, self.strength
+            levels.append(Level(names, values, successes, failures, mean, alpha / (alpha + beta)))
+            # The next level's prior is this level *without* the next level's own observations:
+            # they are in this level's counts already, and leaning on them again would count one
+            # observation once per level (one success in a new context read as a likely winner).
+            # The pooled root is the exception: it is the baseline of every action, and leaving
+            # one action out of it would lift all the others above it after its own success.
+            if depth == 0:
+                mean, strength = alpha / (alpha + beta), self.strength
+                continue
+            child_successes, child_failures = cells[depth + 1] if depth + 1 < len(cells) else (0.0, 0.0)
+            others_successes = max(successes - child_successes, 0.0)
+            others_failures = max(failures - child_failures, 0.0)
+            mean = (strength * mean + others_successes) / (strength + others_successes + others_failures)
+            strength = self.strength
         return Posterior(alpha, beta, tuple(levels))
 
     def mean(self, action: str, context: Mapping[str, Any]) -> float:
