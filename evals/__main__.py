@@ -80,5 +80,43 @@ def classify_bench() -> None:
     classify_benchmark.main()
 
 
+@app.command()
+def train(
+    part: Annotated[str, typer.Argument(help="semantic-head (ships with the package) or propensity (from a workspace).")],
+    playbook: Annotated[Path | None, typer.Option(help="Playbook file (default: the shipped one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the result.")] = None,
+    workspace: Annotated[Path | None, typer.Option(help="Workspace whose profile store the propensities are learned from.")] = None,
+) -> None:
+    """Train a learned part reproducibly. `semantic-head`: the stage model's head from the
+    playbook's example sentences (deterministic; commit the file). `propensity`: what preceded
+    progress in a workspace's history, per action and context, written as JSON for review."""
+    import json
+    import sys
+
+    if part == "semantic-head":
+        from assistant.journey import train as head
+
+        sys.argv = ["train", *(["--playbook", str(playbook)] if playbook else []), *(["--out", str(out)] if out else [])]
+        head.main()
+    elif part == "propensity":
+        from assistant.container import build_container
+        from assistant.settings import load_settings
+
+        settings = load_settings(workspace=workspace)
+        if playbook is not None:
+            settings.journey.playbook_path = playbook
+        settings.journey.semantic = False
+        container = build_container(settings)
+        try:
+            model, observations = container.journey.learner.model(container.db)
+        finally:
+            container.close()
+        target = out or Path("propensity.json")
+        target.write_text(json.dumps({"observations": observations, **model.to_dict()}, indent=1) + "\n", encoding="utf-8")
+        print(f"learned from {observations} actions seen in the history of {settings.workspace} -> {target}")
+    else:
+        raise typer.BadParameter(f"unknown part {part!r}: semantic-head or propensity")
+
+
 if __name__ == "__main__":
     app()
