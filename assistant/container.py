@@ -7,6 +7,7 @@ not need them (``journey sources``) start instantly.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -45,6 +46,7 @@ class Container:
         self.db = Database(settings.database_url, echo=settings.database.echo)
         self.db.migrate()
         self.sync_state = SyncState(self.db)
+        self._journey_lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -139,15 +141,23 @@ class Container:
 
     @cached_property
     def classifier(self) -> JourneyClassifier:
-        """Stage and persona detection on the configured playbook (loaded once)."""
-        options = self.settings.journey
-        return JourneyClassifier.from_path(options.playbook_path, semantic=options.semantic,
-                                          cache_dir=self.settings.workspace / "journey")
+        """Stage and persona detection on the configured playbook (loaded once, also when the
+        first API requests arrive together)."""
+        with self._journey_lock:
+            if "classifier" in self.__dict__:
+                return self.__dict__["classifier"]  # type: ignore[no-any-return]
+            options = self.settings.journey
+            return JourneyClassifier.from_path(options.playbook_path, semantic=options.semantic,
+                                              cache_dir=self.settings.workspace / "journey")
 
     @cached_property
     def journey(self) -> JourneyService:
         """Stage and persona decisions with their history, next best actions and their outcomes."""
-        return JourneyService(self.db, self.classifier)
+        classifier = self.classifier
+        with self._journey_lock:
+            if "journey" in self.__dict__:
+                return self.__dict__["journey"]  # type: ignore[no-any-return]
+            return JourneyService(self.db, classifier)
 
     def sync(self, source: str, progress: ProgressCallback | None = None) -> SyncReport:
         """Run the connector of a registered source into the indexes and the profile store."""

@@ -355,7 +355,7 @@ def test_api_committee_needs_a_key(workspace: Path) -> None:
 # -- the demo company ------------------------------------------------------------------------------
 def test_demo_committees_agree_with_the_ground_truth(tmp_path: Path, classifier: JourneyClassifier) -> None:
     """The demo's CRM and website events through the real connectors (no documents, nothing embedded)."""
-    from assistant.demo import CRM_SOURCE, demo_sources, generate_demo, read_manifest
+    from assistant.demo import CRM_SOURCE, demo_sources, generate_demo
     from assistant.demo.loader import ingest_events
     from knowledge.profiles.queries import ProfileQueries
 
@@ -367,7 +367,8 @@ def test_demo_committees_agree_with_the_ground_truth(tmp_path: Path, classifier:
         container.register_source(CRM_SOURCE, kind, config)
         container.sync(CRM_SOURCE)
         ingest_events(container, demo / "events")
-        reference = datetime.fromisoformat(read_manifest(demo)["reference"]).replace(tzinfo=UTC)
+        manifest = json.loads((demo / "demo.json").read_text(encoding="utf-8"))
+        reference = datetime.fromisoformat(manifest["reference"]).replace(tzinfo=UTC)
         truth = {r["contact_id"]: r["persona"] for r in csv.DictReader((demo / "truth" / "personas.csv").open(encoding="utf-8"))}
         accounts = ProfileQueries(container.db).accounts()
         committees = [buying_committee(container.db, classifier, a.id, now=reference) for a in accounts]

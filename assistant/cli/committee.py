@@ -10,7 +10,7 @@ from rich.table import Table
 
 from assistant.cli._common import CliError, JsonFlag, Workspace, app, open_container, out, print_json
 from assistant.journey.committee import DEFAULT_ENGAGED_DAYS, BuyingCommittee, CommitteeMember, as_utc, buying_committee
-from knowledge.profiles.queries import AccountNotFound
+from knowledge.profiles.queries import AccountNotFound, ProfileQueries
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 
@@ -37,9 +37,10 @@ def committee(
     at = parse_now(now)
     with open_container(workspace) as container:
         try:
-            result = buying_committee(container.db, container.classifier, account, now=at, engaged_days=engaged_days)
+            account_id = ProfileQueries(container.db).find_account(account)  # before the model loads
         except AccountNotFound as exc:
             raise CliError(str(exc)) from exc
+        result = buying_committee(container.db, container.classifier, account_id, now=at, engaged_days=engaged_days)
     if as_json:
         print_json(result.to_dict())
         return

@@ -12,14 +12,16 @@ from fastapi.responses import JSONResponse
 from assistant.container import Container
 from assistant.journey.committee import DEFAULT_ENGAGED_DAYS, BuyingCommittee, buying_committee
 from assistant.routes.auth import require_internal_key
-from knowledge.profiles.queries import AccountNotFound
+from knowledge.profiles.queries import AccountNotFound, ProfileQueries
 
 router = APIRouter(prefix="/v1", tags=["accounts"], dependencies=[Depends(require_internal_key)])
 
 
 def _committee(container: Container, account: str, now: datetime | None, engaged_days: int) -> BuyingCommittee:
-    """Runs in a worker thread: the classifier (and its model) loads there on first use."""
-    return buying_committee(container.db, container.classifier, account, now=now, engaged_days=engaged_days)
+    """Runs in a worker thread: the classifier (and its model) loads there on first use, and only
+    once the account is known."""
+    account_id = ProfileQueries(container.db).find_account(account)
+    return buying_committee(container.db, container.classifier, account_id, now=now, engaged_days=engaged_days)
 
 
 @router.get("/accounts/{account:path}/committee", response_model=None)
