@@ -1,4 +1,4 @@
-"""``python -m evals retrieval|bench|import-bench|events-bench|classify``: evaluations and benchmarks that print their figures."""
+"""``python -m evals retrieval|bench|import-bench|events-bench|classify|nba-replay``: evaluations and benchmarks that print their figures."""
 
 from __future__ import annotations
 
@@ -70,6 +70,15 @@ def classify(ctx: typer.Context) -> None:
     from evals import classify_eval
 
     classify_eval.main(list(ctx.args))
+
+
+@app.command("nba-replay", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def nba_replay(ctx: typer.Context) -> None:
+    """Offline replay of the next-best-action propensity on the Maven CRM and Olist histories:
+    ours (greedy and Thompson) vs popularity and random. Options: see --help of `python -m evals.nba_replay`."""
+    from evals import nba_replay as module
+
+    module.main(list(ctx.args))
 
 
 @app.command("classify-bench")

@@ -1,9 +1,12 @@
 """Offline replay of the next-best-action propensity on the real Maven CRM and Olist histories.
 
     .venv/bin/python -m evals nba-replay [--datasets ../shared/datasets] [--seeds 5] [--bootstrap 1000]
+                                         [--window 60] [--playbook FILE] [--output FILE]
 
-The learner is the product's own :class:`assistant.journey.propensity.PropensityModel` with its
-default priors; nothing is tuned on these data. Every learner and policy walks the history in
+The learner is the product's own :class:`assistant.journey.propensity.PropensityModel` with the
+priors of the playbook's ``learning`` section (the shipped one unless ``--playbook`` names
+another); nothing is tuned on these data. A sensitivity table repeats the greedy policy with
+other backoff strengths, to show how much rides on that one setting. Every learner and policy walks the history in
 time order and sees exactly the same outcomes: an event is learned from only once its outcome
 was known strictly before the day of the decision being scored (no peeking). Events decided
 before any outcome was known are skipped (nobody can rank yet) and counted.
@@ -47,10 +50,19 @@ there is no value-weighted replay there.
 Baselines: *popularity* – the action logged most often so far (``most chosen``) or with the most
 successes so far (``most won``), from the same outcomes; *random* – uniform over the candidates;
 *price only* (Maven) – the dearest product, i.e. value without propensity; *action only* – the
-same Beta–Bernoulli model without context. Uncertainty: 95 % bootstrap intervals over events
-(the ratio ours / popularity is bootstrapped on the same resamples), mean ± standard deviation
-over seeds for Thompson sampling and random. Prints the tables and writes
-``evals/results/nba_replay.json`` (no timestamps: a rerun gives the same file).
+same Beta–Bernoulli model without context; *base rate* – the success rate so far, one number for
+every action (within a day its AUC is 0.5; over the history it shows the drift of the base rate).
+Uncertainty: 95 % bootstrap intervals over events (the ratio ours / popularity is bootstrapped on
+the same resamples), mean ± standard deviation over seeds for Thompson sampling and random.
+
+What the data allow: Maven's win rate hardly depends on what was offered to whom – a chi-square
+test of the cells' win rates against the overall rate over all closed deals finds nothing for
+product (p 0.37), sector × product (p 0.88) or account × product (p 0.75) – so on win rate no
+learner can beat another there by more than noise. Olist's conversion differs strongly by
+landing page and by origin (p < 1e-20 each).
+
+Output: the tables on stdout and ``evals/results/nba_replay.json`` (no timestamps: a rerun gives
+the same file).
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assistant.journey.playbook import load_playbook
 from assistant.journey.propensity import Posterior, PropensityModel
 from evals.classify_eval import format_table
 
@@ -81,6 +94,7 @@ COMMAND = ".venv/bin/python -m evals nba-replay"
 MAVEN_LEVELS = (("sector",), ("sector", "size"), ("sector", "size", "account"))
 OLIST_LEVELS = (("origin",),)
 TOP_SHARE = 0.10  # lead ranking: precision of the top 10 % of a month's leads
+STRENGTHS = (20.0, 50.0, 200.0)  # sensitivity only: the product ranks with the shipped playbook's strength
 
 
 @dataclass(frozen=True)
@@ -122,23 +136,26 @@ class Propensity:
     """The product's PropensityModel fed the replay's outcomes, with posteriors cached between
     updates (a policy scores hundreds of candidates per event; the model does not change within a day)."""
 
-    def __init__(self, name: str, levels: Sequence[Sequence[str]]) -> None:
+    def __init__(self, name: str, levels: Sequence[Sequence[str]], priors: Mapping[str, float]) -> None:
         self.name = name
-        self.model = PropensityModel(levels)
-        self._posteriors: dict[tuple[str, ...], Posterior] = {}
+        self.model = PropensityModel(levels, **priors)
+        self.version = 0  # counts updates: what a policy's cached ranking was made from
+        self._posteriors: dict[tuple[tuple[str, str], ...], dict[str, Posterior]] = {}
 
     def learn(self, event: Event) -> None:
         self.model.update(event.action, event.context, event.reward)
+        self.version += 1
         self._posteriors.clear()
 
-    def posterior(self, action: str, context: Mapping[str, str]) -> Posterior:
-        key = (action, *(f"{k}={v}" for k, v in context.items()))
-        if key not in self._posteriors:
-            self._posteriors[key] = self.model.posterior(action, context)
-        return self._posteriors[key]
+    def posteriors(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[Posterior]:
+        known = self._posteriors.setdefault(tuple(context.items()), {})
+        for action in candidates:
+            if action not in known:
+                known[action] = self.model.posterior(action, context)
+        return [known[action] for action in candidates]
 
     def estimate(self, action: str, context: Mapping[str, str]) -> float:
-        return self.posterior(action, context).mean
+        return self.posteriors([action], context)[0].mean
 
 
 @dataclass
@@ -150,14 +167,25 @@ class PropensityPolicy:
     source: Propensity
     values: Mapping[str, float] | None = None
     rng: random.Random | None = None
+    _greedy: dict[tuple[Any, ...], list[str]] = field(default_factory=dict, repr=False)
+    _greedy_version: int = -1
 
     def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
-        def objective(action: str) -> float:
-            posterior = self.source.posterior(action, context)
-            propensity = posterior.sample(self.rng) if self.rng else posterior.mean
-            return propensity * (self.values[action] if self.values else 1.0)
+        if self.rng is None:  # greedy: the same ranking until the model learns (candidates only ever grow)
+            if self._greedy_version != self.source.version:
+                self._greedy, self._greedy_version = {}, self.source.version
+            key = (len(candidates), *context.items())
+            if key not in self._greedy:
+                self._greedy[key] = self._ranking(candidates, context)
+            return self._greedy[key]
+        return self._ranking(candidates, context)
 
-        return sorted(candidates, key=objective, reverse=True)  # stable: ties keep the candidates' order
+    def _ranking(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
+        posteriors = self.source.posteriors(candidates, context)
+        propensities = [p.sample(self.rng) for p in posteriors] if self.rng else [p.mean for p in posteriors]
+        weights = [self.values[a] for a in candidates] if self.values else [1.0] * len(candidates)
+        order = sorted(range(len(candidates)), key=lambda i: propensities[i] * weights[i], reverse=True)
+        return [candidates[i] for i in order]  # stable: ties keep the candidates' order
 
 
 class Popularity:
@@ -318,15 +346,18 @@ def policy_figures(log: ReplayLog, name: str, resamples: np.ndarray) -> dict[str
     reward, value = log.array("reward"), log.array("value")
     won = reward > 0.5
     reciprocal = np.where(ranks > 0, 1.0 / np.maximum(ranks, 1), 0.0)
+
+    def over_successes(hits: np.ndarray) -> float:
+        return round(float(hits[won].mean()), 4) if won.any() else float("nan")
+
     return {
         "matched": int(matched.sum()), "matched_share": round(float(matched.mean()), 4),
         "success_rate": round(replay_mean(matched, reward), 4),
         "success_rate_ci": interval(bootstrap_replay(matched, reward, resamples)),
         "value_per_matched": round(replay_mean(matched, value), 1),
         "value_per_matched_ci": [round(v, 1) for v in interval(bootstrap_replay(matched, value, resamples))],
-        "hit_at_1": round(float(((ranks == 1) & won).sum() / won.sum()), 4),
-        "hit_at_3": round(float(((ranks >= 1) & (ranks <= 3) & won).sum() / won.sum()), 4),
-        "mrr": round(float(reciprocal[won].mean()), 4),
+        "hit_at_1": over_successes(ranks == 1), "hit_at_3": over_successes((ranks >= 1) & (ranks <= 3)),
+        "mrr": over_successes(reciprocal),
     }
 
 
@@ -419,18 +450,6 @@ def event_resamples(events: int, bootstrap: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, events, size=(bootstrap, events))
 
 
-def summarise(log: ReplayLog, groups: Mapping[str, Sequence[Policy]], estimators: Sequence[tuple[Estimator, bool]],
-              resamples: np.ndarray) -> dict[str, Any]:
-    policies: dict[str, Any] = {}
-    for label, members in groups.items():
-        runs = [policy_figures(log, p.name, resamples) for p in members]
-        policies[label] = runs[0] if len(runs) == 1 else seed_spread(runs)
-    return {"events": len(log.events), "skipped_before_first_outcome": log.skipped,
-            "success_rate_logged": round(float(log.array("reward").mean()), 4),
-            "policies": policies,
-            "estimators": {e.name: estimator_figures(log, e.name, resamples[:200], probabilistic) for e, probabilistic in estimators}}
-
-
 def ratio(log: ReplayLog, ours: str, baseline: str, target: str, resamples: np.ndarray) -> dict[str, Any]:
     """ours / baseline for the replay mean of ``target``, with a paired bootstrap interval."""
     values = log.array(target)
@@ -446,50 +465,88 @@ def seeded(label: str, make: Callable[[str, random.Random], Policy], seeds: Sequ
     return [make(f"{label} seed {seed}", random.Random(seed)) for seed in seeds]
 
 
-def evaluate_maven(folder: Path, seeds: Sequence[int], bootstrap: int) -> dict[str, Any]:
-    events, prices = maven_events(folder)
-    ours, product_only = Propensity("ours: sector > size > account", MAVEN_LEVELS), Propensity("product only (win rate so far)", ())
+@dataclass(frozen=True)
+class Run:
+    """What every dataset is replayed with."""
+
+    seeds: tuple[int, ...]
+    bootstrap: int
+    priors: Mapping[str, float]  # prior_mean, prior_strength, strength: the playbook's ``learning`` section
+
+
+def product_priors(playbook: Path | None = None) -> dict[str, float]:
+    """The propensity priors the product ranks with (the shipped playbook unless one is named)."""
+    learning = load_playbook(playbook).learning
+    return {"prior_mean": learning.prior_mean, "prior_strength": learning.prior_strength, "strength": learning.strength}
+
+
+def policy_groups(ours: Propensity, run: Run, prices: Mapping[str, float] | None) -> dict[str, list[Policy]]:
+    """The policies side by side, by table row; a row with several seeds is one policy per seed."""
     chosen, won = Popularity("popularity: most chosen", False), Popularity("popularity: most won", True)
     groups: dict[str, list[Policy]] = {
-        "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), seeds),
+        "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), run.seeds),
         chosen.name: [chosen], won.name: [won],
         "ours greedy (posterior mean)": [PropensityPolicy("ours greedy", ours)],
-        "ours Thompson": seeded("ours Thompson", lambda name, rng: PropensityPolicy(name, ours, rng=rng), seeds),
-        "ours EV greedy (mean × price)": [PropensityPolicy("ours EV greedy", ours, prices)],
-        "ours EV Thompson": seeded("ours EV Thompson", lambda name, rng: PropensityPolicy(name, ours, prices, rng), seeds),
-        "price only (dearest product)": [FixedOrder("price only", values=prices)],
+        "ours Thompson": seeded("ours Thompson", lambda name, rng: PropensityPolicy(name, ours, rng=rng), run.seeds),
     }
-    estimators = [(BaseRate(), True), (won, False), (product_only, True), (ours, True)]
-    log = replay(events, [p for members in groups.values() for p in members], [e for e, _ in estimators], list(prices))
-    resamples = event_resamples(len(log.events), bootstrap)
-    report = summarise(log, groups, estimators, resamples)
-    report["ratios"] = [ratio(log, "ours greedy", name, "reward", resamples) for name in (chosen.name, won.name)]
-    report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples) for name in (chosen.name, won.name, "price only")]
+    if prices:
+        groups |= {
+            "ours EV greedy (mean × price)": [PropensityPolicy("ours EV greedy", ours, prices)],
+            "ours EV Thompson": seeded("ours EV Thompson", lambda name, rng: PropensityPolicy(name, ours, prices, rng), run.seeds),
+            "price only (dearest product)": [FixedOrder("price only", values=prices)],
+        }
+    return groups
+
+
+def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_label: str, run: Run,
+             prices: Mapping[str, float] | None = None) -> tuple[dict[str, Any], ReplayLog]:
+    """Every policy and estimator over one history; with ``prices`` (the catalogue) also the
+    value-weighted policies, else the candidates are the actions seen so far."""
+    added = [level[len(before):] for before, level in zip(((),) + tuple(levels), levels, strict=False)]
+    ours = Propensity("ours: action > " + " > ".join(" and ".join(keys) for keys in added), levels, run.priors)
+    groups = policy_groups(ours, run, prices)
+    popular = groups["popularity: most won"][0]
+    estimators = [(BaseRate(), True), (popular, False), (Propensity(action_label, (), run.priors), True), (ours, True)]
+    sensitivity = [Propensity(f"strength {s:g}", levels, {**run.priors, "strength": s}) for s in STRENGTHS]
+    policies = [p for members in groups.values() for p in members] + [PropensityPolicy(e.name, e) for e in sensitivity]
+    log = replay(events, policies, [e for e, _ in estimators] + sensitivity, list(prices) if prices else None)
+    resamples = event_resamples(len(log.events), run.bootstrap)
+    policy_rows: dict[str, Any] = {}
+    for label, members in groups.items():
+        runs = [policy_figures(log, p.name, resamples) for p in members]
+        policy_rows[label] = runs[0] if len(runs) == 1 else seed_spread(runs)
+    strengths = [(run.priors["strength"], "ours greedy", ours.name), *((s, e.name, e.name) for s, e in zip(STRENGTHS, sensitivity))]
+    baselines = ("popularity: most chosen", "popularity: most won")
+    report: dict[str, Any] = {
+        "events": len(log.events), "skipped_before_first_outcome": log.skipped,
+        "success_rate_logged": round(float(log.array("reward").mean()), 4), "policies": policy_rows,
+        "estimators": {e.name: estimator_figures(log, e.name, resamples[:200], probabilistic) for e, probabilistic in estimators},
+        "ratios": [ratio(log, "ours greedy", name, "reward", resamples) for name in baselines],
+        "strength_sensitivity": {f"{s:g}": {**policy_figures(log, policy, resamples),
+                                           **estimator_figures(log, learner, resamples[:200], True)}
+                                 for s, policy, learner in strengths},
+    }
+    if prices:
+        report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples) for name in (*baselines, "price only")]
+    return report, log
+
+
+def evaluate_maven(folder: Path, run: Run) -> dict[str, Any]:
+    events, prices = maven_events(folder)
+    report, _ = evaluate(events, MAVEN_LEVELS, "product only (win rate so far)", run, prices)
     report["setup"] = {"decisions": "closed deals (Won/Lost) at engage_date; outcome known at close_date",
-                       "levels": [list(level) for level in MAVEN_LEVELS], "products": prices}
+                       "levels": [list(level) for level in MAVEN_LEVELS], "list_prices": prices}
     return report
 
 
-def evaluate_olist(folder: Path, seeds: Sequence[int], bootstrap: int, window_days: int) -> dict[str, Any]:
-    log_events = olist_events(folder, window_days)
-    ours, page_only = Propensity("ours: page > page and origin", OLIST_LEVELS), Propensity("page only (conversion so far)", ())
-    chosen, won = Popularity("popularity: most chosen", False), Popularity("popularity: most won", True)
-    groups: dict[str, list[Policy]] = {
-        "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), seeds),
-        chosen.name: [chosen], won.name: [won],
-        "ours greedy (posterior mean)": [PropensityPolicy("ours greedy", ours)],
-        "ours Thompson": seeded("ours Thompson", lambda name, rng: PropensityPolicy(name, ours, rng=rng), seeds),
-    }
-    estimators = [(BaseRate(), True), (won, False), (page_only, True), (ours, True)]
-    log = replay(log_events, [p for members in groups.values() for p in members], [e for e, _ in estimators])
-    resamples = event_resamples(len(log.events), bootstrap)
-    report = summarise(log, groups, estimators, resamples)
-    report["ratios"] = [ratio(log, "ours greedy", name, "reward", resamples) for name in (chosen.name, won.name)]
-    report["lead_ranking_by_month"] = {e.name: monthly_lead_ranking(log, e.name) for e, _ in estimators}
+def evaluate_olist(folder: Path, run: Run, window_days: int) -> dict[str, Any]:
+    events = olist_events(folder, window_days)
+    report, log = evaluate(events, OLIST_LEVELS, "page only (conversion so far)", run)
+    report["lead_ranking_by_month"] = {name: monthly_lead_ranking(log, name) for name in report["estimators"]}
     report["setup"] = {"decisions": f"leads at first_contact_date; success = closed deal within {window_days} days, "
                                     "known when the window ends",
                        "levels": [list(level) for level in OLIST_LEVELS], "window_days": window_days,
-                       "leads": len(log_events), "landing_pages": len({e.action for e in log_events})}
+                       "leads": len(events), "landing_pages": len({e.action for e in events})}
     return report
 
 
@@ -518,6 +575,11 @@ def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
     lines += [format_table(headers, rows), ""]
     rows = [[label, figure(f, "auc"), figure(f, "log_loss")] for label, f in report["estimators"].items()]
     lines += [format_table(["propensity of the logged action", "AUC [95% CI]", "log-loss"], rows), ""]
+    rows = [[strength, f["matched"], figure(f, "success_rate"), figure(f, "auc"), figure(f, "log_loss")]
+            for strength, f in report["strength_sensitivity"].items()]
+    lines += [f"sensitivity to the backoff strength, greedy (the product's is {next(iter(report['strength_sensitivity']))}; "
+              "picking the best row here would be tuning on the test data)",
+              format_table(["strength", "matched", "replay success rate [95% CI]", "AUC [95% CI]", "log-loss"], rows), ""]
     for r in report["ratios"]:
         lines.append(f"{r['ours']} / {r['baseline']} ({'success rate' if r['target'] == 'reward' else 'value'}): "
                      f"{r['ratio']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
@@ -532,28 +594,41 @@ def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
     return "\n".join(lines)
 
 
+def without_nan(value: Any) -> Any:
+    """NaN (a figure over no events) as null: JSON has no NaN."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nan(v) for v in value]
+    return value
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS, help="The shared datasets folder.")
     parser.add_argument("--seeds", type=int, default=5, help="Seeds for Thompson sampling and the random policy.")
     parser.add_argument("--bootstrap", type=int, default=1000, help="Bootstrap resamples of events for the intervals.")
     parser.add_argument("--window", type=int, default=60, help="Olist: days from first contact in which a deal counts.")
+    parser.add_argument("--playbook", type=Path, help="Playbook whose learning priors are used (default: the shipped one).")
     parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Where the JSON report goes.")
     args = parser.parse_args(argv)
     maven, olist = args.datasets / "maven_crm_sales_opportunities", args.datasets / "olist_marketing_funnel"
     if not maven.is_dir() or not olist.is_dir():
         raise SystemExit(f"error: {args.datasets} does not hold maven_crm_sales_opportunities/ and olist_marketing_funnel/; pass --datasets")
-    seeds = list(range(args.seeds))
+    run = Run(tuple(range(args.seeds)), args.bootstrap, product_priors(args.playbook))
     started = time.perf_counter()
-    report = {"command": f"{COMMAND} --seeds {args.seeds} --bootstrap {args.bootstrap} --window {args.window}",
-              "maven": evaluate_maven(maven, seeds, args.bootstrap),
-              "olist": evaluate_olist(olist, seeds, args.bootstrap, args.window)}
+    report = {"command": f"{COMMAND} --seeds {args.seeds} --bootstrap {args.bootstrap} --window {args.window}"
+                         + (f" --playbook {args.playbook}" if args.playbook else ""),
+              "priors": dict(run.priors),
+              "maven": evaluate_maven(maven, run), "olist": evaluate_olist(olist, run, args.window)}
     print(render("Maven CRM, next best product (reward: won)", report["maven"], with_value=True))
     print()
     print(render(f"Olist, landing page per channel (reward: closed deal within {args.window} days)", report["olist"], with_value=False))
     print(f"\n{time.perf_counter() - started:.1f} s")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.output.write_text(json.dumps(without_nan(report), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"written: {args.output}")
     return report
 
