@@ -3,11 +3,18 @@
     .venv/bin/python -m evals nba-replay [--datasets ../shared/datasets] [--seeds 5] [--bootstrap 1000]
                                          [--window 60] [--playbook FILE] [--output FILE]
 
-The learner is the product's own :class:`assistant.journey.propensity.PropensityModel` with the
-priors of the playbook's ``learning`` section (the shipped one unless ``--playbook`` names
-another); nothing is tuned on these data. A sensitivity table repeats the greedy policy with
-other backoff strengths, to show how much rides on that one setting. Every learner and policy walks the history in
-time order and sees exactly the same outcomes: an event is learned from only once its outcome
+The learner is the product's own :class:`assistant.journey.propensity.PropensityModel` as the
+playbook's ``learning`` section sets it up (the shipped one unless ``--playbook`` names another):
+by default each level's prior strength, and a new action's prior mean, are fitted by empirical
+Bayes from the outcomes the model has learned so far – never from later ones – and the playbook's
+``prior_mean``/``prior_strength``/``strength`` apply only where too few cells exist to fit. The
+fit's own constants (``MIN_CELLS``, ``STRENGTH_RANGE``) were settled on the first half of the
+time-ordered decisions only (by the log-loss of the logged action's propensity), not on these
+tables. A comparison table repeats the greedy policy with fixed strengths and no fit (the method
+before the fit, whose shipped strength was 5), to show how much rides on that one setting; its
+best row is not a choice to make from these data. The fitted priors at the end of each history
+are printed and stored. Every learner and policy walks the history in time order and sees
+exactly the same outcomes: an event is learned from only once its outcome
 was known strictly before the day of the decision being scored (no peeking). Events decided
 before any outcome was known are skipped (nobody can rank yet) and counted.
 
@@ -94,7 +101,7 @@ COMMAND = ".venv/bin/python -m evals nba-replay"
 MAVEN_LEVELS = (("sector",), ("sector", "size"), ("sector", "size", "account"))
 OLIST_LEVELS = (("origin",),)
 TOP_SHARE = 0.10  # lead ranking: precision of the top 10 % of a month's leads
-STRENGTHS = (20.0, 50.0, 200.0)  # sensitivity only: the product ranks with the shipped playbook's strength
+STRENGTHS = (5.0, 20.0, 50.0, 200.0)  # comparison only: fixed strengths, no fit (5 was the product's before the fit)
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ class Propensity:
     """The product's PropensityModel fed the replay's outcomes, with posteriors cached between
     updates (a policy scores hundreds of candidates per event; the model does not change within a day)."""
 
-    def __init__(self, name: str, levels: Sequence[Sequence[str]], priors: Mapping[str, float]) -> None:
+    def __init__(self, name: str, levels: Sequence[Sequence[str]], priors: Mapping[str, Any]) -> None:
         self.name = name
         self.model = PropensityModel(levels, **priors)
         self.version = 0  # counts updates: what a policy's cached ranking was made from
@@ -471,13 +478,14 @@ class Run:
 
     seeds: tuple[int, ...]
     bootstrap: int
-    priors: Mapping[str, float]  # prior_mean, prior_strength, strength: the playbook's ``learning`` section
+    priors: Mapping[str, Any]  # prior_mean, prior_strength, strength, empirical_bayes: the playbook's ``learning``
 
 
-def product_priors(playbook: Path | None = None) -> dict[str, float]:
+def product_priors(playbook: Path | None = None) -> dict[str, Any]:
     """The propensity priors the product ranks with (the shipped playbook unless one is named)."""
     learning = load_playbook(playbook).learning
-    return {"prior_mean": learning.prior_mean, "prior_strength": learning.prior_strength, "strength": learning.strength}
+    return {"prior_mean": learning.prior_mean, "prior_strength": learning.prior_strength, "strength": learning.strength,
+            "empirical_bayes": learning.empirical_bayes}
 
 
 def policy_groups(ours: Propensity, run: Run, prices: Mapping[str, float] | None) -> dict[str, list[Policy]]:
@@ -507,7 +515,8 @@ def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_la
     groups = policy_groups(ours, run, prices)
     popular = groups["popularity: most won"][0]
     estimators = [(BaseRate(), True), (popular, False), (Propensity(action_label, (), run.priors), True), (ours, True)]
-    sensitivity = [Propensity(f"strength {s:g}", levels, {**run.priors, "strength": s}) for s in STRENGTHS]
+    sensitivity = [Propensity(f"fixed strength {s:g}", levels, {**run.priors, "strength": s, "empirical_bayes": False})
+                   for s in STRENGTHS]
     policies = [p for members in groups.values() for p in members] + [PropensityPolicy(e.name, e) for e in sensitivity]
     log = replay(events, policies, [e for e, _ in estimators] + sensitivity, list(prices) if prices else None)
     resamples = event_resamples(len(log.events), run.bootstrap)
@@ -515,16 +524,18 @@ def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_la
     for label, members in groups.items():
         runs = [policy_figures(log, p.name, resamples) for p in members]
         policy_rows[label] = runs[0] if len(runs) == 1 else seed_spread(runs)
-    strengths = [(run.priors["strength"], "ours greedy", ours.name), *((s, e.name, e.name) for s, e in zip(STRENGTHS, sensitivity))]
+    product = "fitted (empirical Bayes)" if run.priors["empirical_bayes"] else f"fixed {run.priors['strength']:g}"
+    strengths = [(f"{product}, the product's", "ours greedy", ours.name), *((e.name, e.name, e.name) for e in sensitivity)]
     baselines = ("popularity: most chosen", "popularity: most won")
     report: dict[str, Any] = {
         "events": len(log.events), "skipped_before_first_outcome": log.skipped,
         "success_rate_logged": round(float(log.array("reward").mean()), 4), "policies": policy_rows,
         "estimators": {e.name: estimator_figures(log, e.name, resamples[:200], probabilistic) for e, probabilistic in estimators},
         "ratios": [ratio(log, "ours greedy", name, "reward", resamples) for name in baselines],
-        "strength_sensitivity": {f"{s:g}": {**policy_figures(log, policy, resamples),
-                                           **estimator_figures(log, learner, resamples[:200], True)}
-                                 for s, policy, learner in strengths},
+        "strength_sensitivity": {label: {**policy_figures(log, policy, resamples),
+                                         **estimator_figures(log, learner, resamples[:200], True)}
+                                 for label, policy, learner in strengths},
+        "fitted_at_the_end": ours.model.hyperparameters().to_dict(),
     }
     if prices:
         report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples) for name in (*baselines, "price only")]
@@ -564,6 +575,13 @@ def figure(figures: Mapping[str, Any], key: str, digits: int = 3) -> str:
     return f"{value:.{digits}f}" + (f" [{low:.{digits}f}, {high:.{digits}f}]" if low is not None else "")
 
 
+def fitted_line(fit: Mapping[str, Any]) -> str:
+    """What the empirical-Bayes fit made of the whole history; "(playbook)" where too few cells were there to fit."""
+    start = "- (pooled root)" if fit["action_mean"] is None else f"{fit['action_mean']:.4f}"
+    strengths = " > ".join(f"{s:.3g}" + ("" if ok else " (playbook)") for s, ok in zip(fit["strengths"], fit["fitted"], strict=True))
+    return f"fitted at the end: typical action's rate {start}; strengths action > {strengths}"
+
+
 def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
     lines = [f"== {name}: {report['events']} decisions scored ({report['skipped_before_first_outcome']} skipped: "
              f"no outcome known yet); logged success rate {report['success_rate_logged']:.3f}"]
@@ -577,9 +595,10 @@ def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
     lines += [format_table(["propensity of the logged action", "AUC [95% CI]", "log-loss"], rows), ""]
     rows = [[strength, f["matched"], figure(f, "success_rate"), figure(f, "auc"), figure(f, "log_loss")]
             for strength, f in report["strength_sensitivity"].items()]
-    lines += [f"sensitivity to the backoff strength, greedy (the product's is {next(iter(report['strength_sensitivity']))}; "
-              "picking the best row here would be tuning on the test data)",
-              format_table(["strength", "matched", "replay success rate [95% CI]", "AUC [95% CI]", "log-loss"], rows), ""]
+    lines += ["prior strengths, greedy: the product's against fixed ones (picking the best row here would be tuning on "
+              "the test data)",
+              format_table(["prior strength", "matched", "replay success rate [95% CI]", "AUC [95% CI]", "log-loss"], rows),
+              fitted_line(report["fitted_at_the_end"]), ""]
     for r in report["ratios"]:
         lines.append(f"{r['ours']} / {r['baseline']} ({'success rate' if r['target'] == 'reward' else 'value'}): "
                      f"{r['ratio']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")

@@ -47,7 +47,8 @@ BATCH = 5000
 
 def new_model(playbook: Playbook) -> PropensityModel:
     config = playbook.learning
-    return PropensityModel(CONTEXT_LEVELS, config.prior_mean, config.prior_strength, config.strength)
+    return PropensityModel(CONTEXT_LEVELS, config.prior_mean, config.prior_strength, config.strength,
+                           config.empirical_bayes)
 
 
 def _at(value: datetime | date | None) -> datetime | None:

@@ -153,6 +153,10 @@ class Learning(_Strict):
     prior_mean: Probability = 0.2
     prior_strength: Positive = 2.0
     strength: Positive = 5.0
+    empirical_bayes: bool = Field(
+        default=True,
+        description="Fit each level's prior strength (and a new action's prior mean) from the counts; "
+                    "prior_mean, prior_strength and strength remain where too few cells exist to fit.")
     history_weight: Annotated[float, Field(ge=0)] = 1.0
     outcome_weight: Annotated[float, Field(ge=0)] = 2.0
     rewards: dict[Literal["accepted", "dismissed", "converted"], Annotated[float, Field(ge=0, le=1)]] = {
