@@ -81,12 +81,12 @@ def nba_replay(ctx: typer.Context) -> None:
     module.main(list(ctx.args))
 
 
-@app.command("classify-bench")
-def classify_bench() -> None:
+@app.command("classify-bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def classify_bench(ctx: typer.Context) -> None:
     """Warm classification latency on the development examples: one process vs a process per case."""
     from evals import classify_benchmark
 
-    classify_benchmark.main()
+    classify_benchmark.main(list(ctx.args))
 
 
 @app.command()

@@ -302,13 +302,13 @@ def run(playbook: Path | None, cold_samples: int, rounds: int, show_errors: bool
         print(_summary("cold process per case (--json)", _cold_latency(inputs, cold_samples)))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--playbook", type=Path, default=None, help="A company playbook (default: the shipped one).")
     parser.add_argument("--cold", type=int, default=10, help="Cases timed as a cold process each (0: skip).")
     parser.add_argument("--rounds", type=int, default=5, help="Warm timing rounds over all cases.")
     parser.add_argument("--errors", action="store_true", help="Print the misclassified development cases.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     run(args.playbook, args.cold, args.rounds, args.errors)
 
 
