@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from assistant.journey.classifier import Classification
@@ -34,6 +34,11 @@ def input_digest(journey: JourneyInput) -> str:
     """A hash of what the classifier read (without the reference time), to tell inputs apart."""
     data = journey.model_dump_json(exclude={"now", "unknown_fields", "stage_override"})
     return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
+def _for_line(product_line: str | None) -> ColumnElement[bool]:
+    """Decisions about ``product_line`` (``None``: the person's general ones)."""
+    return JourneyDecision.product_line.is_(None) if product_line is None else JourneyDecision.product_line == product_line
 
 
 def _id() -> str:
@@ -81,7 +86,7 @@ class DecisionLog:
     def current(session: Session, person_id: str, kind: str, product_line: str | None = None) -> JourneyDecision | None:
         query = select(JourneyDecision).where(
             JourneyDecision.person_id == person_id, JourneyDecision.kind == kind, JourneyDecision.superseded_at.is_(None),
-            JourneyDecision.product_line.is_(None) if product_line is None else JourneyDecision.product_line == product_line,
+            _for_line(product_line),
         )
         return session.scalars(query.order_by(JourneyDecision.decided_at.desc()).limit(1)).first()
 
@@ -96,9 +101,7 @@ class DecisionLog:
         session.execute(
             update(JourneyDecision)
             .where(JourneyDecision.person_id == row.person_id, JourneyDecision.kind == row.kind,
-                   JourneyDecision.superseded_at.is_(None),
-                   JourneyDecision.product_line.is_(None) if row.product_line is None
-                   else JourneyDecision.product_line == row.product_line)
+                   JourneyDecision.superseded_at.is_(None), _for_line(row.product_line))
             .values(superseded_at=row.decided_at)
         )
         session.add(row)

@@ -98,6 +98,11 @@ class Ranking:
     persona: str | None
 
 
+def _keep_newest(newest: dict[str, datetime], key: str, at: datetime) -> None:
+    if key not in newest or at > newest[key]:
+        newest[key] = at
+
+
 def _days(delta: timedelta) -> int:
     return max(int(delta.total_seconds() // 86400), 0)
 
@@ -108,10 +113,10 @@ def _ago(now: datetime, at: datetime) -> str:
 
 
 class ActionRanker:
-    def __init__(self, playbook: Playbook) -> None:
+    def __init__(self, playbook: Playbook, recognizer: ActionRecognizer | None = None) -> None:
         self.playbook = playbook
         self.config = playbook.learning
-        self.recognizer = ActionRecognizer(playbook)
+        self.recognizer = recognizer or ActionRecognizer(playbook)
         self._statuses = {normalized_key(k): v for k, v in playbook.customer_statuses.items()}
         self._stage_names = {stage.id: stage.name for stage in playbook.stages}
         self._persona_names = {persona.id: persona.name for persona in playbook.personas}
@@ -124,31 +129,24 @@ class ActionRanker:
         found = lookup(self._statuses, person.customer_status) if person.customer_status else None
         return bool(found and found[1].stage in self.playbook.scoring.stage.customer_stages)
 
-    def _done_recently(self, person: PersonProfile, now: datetime, tokens: TokenCache) -> dict[str, datetime]:
-        """The newest touchpoint showing each action was done."""
+    def _newest(self, person: PersonProfile, tokens: TokenCache) -> tuple[dict[str, datetime], dict[str, datetime]]:
+        """When each action was last seen done (its ``seen_in``), and when each touchpoint type,
+        title or detail last occurred (tickets count as ``support_ticket``), in one pass."""
         done: dict[str, datetime] = {}
+        types: dict[str, datetime] = {}
         for touchpoint in person.journey.touchpoints:
-            if touchpoint.timestamp is None:
+            at = touchpoint.timestamp
+            if at is None:
                 continue
             for action in self.recognizer.actions(touchpoint, tokens):
-                if touchpoint.timestamp > done.get(action, datetime.min.replace(tzinfo=touchpoint.timestamp.tzinfo)):
-                    done[action] = touchpoint.timestamp
-        return done
-
-    def _newest_types(self, person: PersonProfile) -> dict[str, datetime]:
-        newest: dict[str, datetime] = {}
-        for touchpoint in person.journey.touchpoints:
-            if touchpoint.timestamp is None:
-                continue
+                _keep_newest(done, action, at)
             for name in (touchpoint.type, touchpoint.title, touchpoint.detail):
                 if name:
-                    key = normalized_key(name)
-                    if key not in newest or touchpoint.timestamp > newest[key]:
-                        newest[key] = touchpoint.timestamp
+                    _keep_newest(types, normalized_key(name), at)
         for ticket in person.journey.tickets:
-            if ticket.timestamp and ("support_ticket" not in newest or ticket.timestamp > newest["support_ticket"]):
-                newest["support_ticket"] = ticket.timestamp
-        return newest
+            if ticket.timestamp:
+                _keep_newest(types, "support_ticket", ticket.timestamp)
+        return done, types
 
     def why_not(self, action: ActionDef, stage: str, person: PersonProfile, customer: bool, now: datetime,
                 outcomes: dict[str, PastOutcome], done: dict[str, datetime], types: dict[str, datetime]) -> str | None:
@@ -199,7 +197,7 @@ class ActionRanker:
             if outcome.action_id not in newest or outcome.at > newest[outcome.action_id].at:
                 newest[outcome.action_id] = outcome
         tokens = TokenCache()
-        done, types = self._done_recently(person, now, tokens), self._newest_types(person)
+        done, types = self._newest(person, tokens)
         customer = self.is_customer(person)
         rng = random.Random(self._seed(person.person_id, now)) if explore else None
         ranked: list[Ranked] = []

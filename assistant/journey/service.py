@@ -93,8 +93,8 @@ class JourneyService:
         self.classifier = classifier
         self.playbook = classifier.playbook
         self.decisions = DecisionLog(classifier.fingerprint)
-        self.ranker = ActionRanker(self.playbook)
         self.learner = HistoryLearner(self.playbook, classifier.stages, classifier.personas)
+        self.ranker = ActionRanker(self.playbook, self.learner.recognizer)
 
     # -- stage and persona ----------------------------------------------------------------------------
 
@@ -196,7 +196,8 @@ class JourneyService:
             row.status, row.outcome_at = outcome, now
             session.add(ActionOutcome(proposal_id=row.id, outcome=outcome, recorded_at=now, recorded_by=by, note=note))
             session.flush()
-            cooldown = self.playbook.action(row.action_id).eligibility.cooldown_days if any(
-                a.id == row.action_id for a in self.playbook.actions) else None
+            # A proposal of an action a later playbook removed has no cooldown any more.
+            action = next((a for a in self.playbook.actions if a.id == row.action_id), None)
+            cooldown = action.eligibility.cooldown_days if action else None
             return {"id": row.id, "action": row.action_id, "person_id": row.person_id, "outcome": outcome,
                     "recorded_at": now.isoformat(), "cooldown_days": cooldown}
