@@ -23,6 +23,7 @@ from assistant.api import create_app
 from assistant.container import build_container
 from assistant.journey import BuyingCommittee, JourneyClassifier, buying_committee
 from assistant.journey.committee import is_engaging
+from assistant.journey.profile_input import journey_input_for_contact, load_person
 from assistant.settings import DatabaseSettings, Settings
 from knowledge.db import Database
 from knowledge.profiles import ProfileRecord, ProfileStore, Ref
@@ -163,6 +164,41 @@ def test_one_member_per_person_across_merged_accounts_with_role_persona_and_enga
     assert shown["Ida Nox"]["persona"] is None and shown["Ida Nox"]["persona_signal"] == "too little"
     assert data["summary"] == {"members": 3, "engaged": 2, "unknown_personas": 1}
     assert json.loads(json.dumps(data)) == data  # plain JSON
+
+
+def test_a_member_of_a_merged_account_is_read_with_the_master_account(db: Database, classifier: JourneyClassifier) -> None:
+    # Acme is a customer that bought an EdgeBox; the duplicate it absorbed still says prospect and
+    # has a won Vision deal of its own. Tom's contact record sits on the duplicate.
+    tom = Person("tom", "Tom Lee", "Software Engineer", "IT", meetings=(5,), source="crm2")
+    load(db, [JANE, tom], deal_stage=None)
+    store = ProfileStore(db)
+    store.write("crm", [
+        ProfileRecord("product", "edge", {"name": "EdgeBox G2", "product_line": "edgebox"}),
+        ProfileRecord("deal", "d0", {"name": "EdgeBox rollout", "account_id": Ref("account", "acme"), "status": "won",
+                                     "stage": "Closed Won", "closed_on": "2024-06-01"}),
+        ProfileRecord("deal_product", "d0-edge", {"deal_id": Ref("deal", "d0"), "product_id": Ref("product", "edge")}),
+    ])
+    store.write("crm2", [
+        ProfileRecord("product", "vis", {"name": "Vision Kit", "product_line": "vision"}),
+        ProfileRecord("deal", "v1", {"name": "Vision pilot", "account_id": Ref("account", "9"), "status": "won",
+                                     "stage": "Closed Won", "closed_on": "2024-05-01"}),
+        ProfileRecord("deal_product", "v1-vis", {"deal_id": Ref("deal", "v1"), "product_id": Ref("product", "vis")}),
+    ])
+    with db.session() as session:
+        session.execute(update(Account).where(Account.id == "crm:account:acme").values(customer_status="customer"))
+        session.execute(update(Account).where(Account.id == "crm2:account:9").values(customer_status="prospect"))
+
+    # the one lookup that classification, next best actions and the committee share
+    person = load_person(db, "tom@acme.example", now=NOW)
+    assert (person.account_id, person.account_name) == ("crm:account:acme", "Acme Corporation")
+    assert person.customer_status == person.journey.customer_status == "customer"
+    assert person.journey.customer_product_lines == ["edgebox", "vision"]  # won by the master and by what it absorbed
+    assert (person.won_deals, person.open_deals) == (2, 0)
+    assert journey_input_for_contact(db, "crm2:contact:tom", now=NOW) == person.journey
+
+    # the committee reads Tom as a customer (retention), not as the duplicate's prospect (consideration)
+    members = {m.name: m for m in committee(db, classifier).members}
+    assert members["Tom Lee"].stage == classifier.classify(person.journey).stage.stage == "retention"
 
 
 def test_engagement_window_is_configurable(db: Database, classifier: JourneyClassifier) -> None:

@@ -26,7 +26,7 @@ from assistant.journey.classifier import JourneyClassifier
 from assistant.journey.committee_risks import Risk, committee_risks
 from assistant.journey.inputs import COMPANY_ROLES
 from assistant.journey.playbook import normalized_key
-from assistant.journey.profile_input import journey_input_for_contact
+from assistant.journey.profile_input import load_person
 from assistant.journey.stage import lookup
 from knowledge.db import Database
 from knowledge.profiles.models import Conversation, Deal, DealContact, Message, Touchpoint
@@ -334,9 +334,11 @@ def engagement(activity: list[_Activity], now: datetime, engaged_days: int) -> E
 
 def _member(db: Database, classifier: JourneyClassifier, row: dict[str, Any], roles: dict[str, list[DealRole]],
             activity: list[_Activity], now: datetime, engaged_days: int) -> CommitteeMember:
-    """One person with the classifier's reading of them, the same as ``journey classify --contact``."""
+    """One person with the classifier's reading of them, the same as ``journey classify --contact``
+    (``load_person``: a member of an account merged into the committee's account is read with the
+    master's customer status and product lines)."""
     deal_roles = [role for record in row["records"] for role in roles.get(record, [])]
-    result = classifier.classify(journey_input_for_contact(db, row["id"], now=now))
+    result = classifier.classify(load_person(db, row["id"], now=now).journey)
     name = row["full_name"] or " ".join(p for p in (row["first_name"], row["last_name"]) if p) or row["email"] or row["id"]
     return CommitteeMember(
         id=row["id"], person_id=row["person_id"], records=row["records"], name=name, email=row["email"],

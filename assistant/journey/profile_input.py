@@ -3,7 +3,9 @@
 Reads the profile store: the contact (and the person's other contact records), their job
 title, department and buying role, the account's customer status and the product lines it has
 bought, the person's deals (owned or with a role on them), touchpoints and their latest
-conversation.
+conversation. An account merged into another one (``master_id``) stands for its master, here as
+in ``journey account`` and ``journey committee``: ``load_person`` is the one lookup of a person
+and their account that classification, next best actions and the buying committee share.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from assistant.journey.inputs import ChatMessage, DealInput, JourneyInput, TouchpointInput
 from knowledge.db import Database
 from knowledge.profiles.models import Account, Consent, Contact, Conversation, Deal, DealContact, DealProduct, Message, Product, Touchpoint
+from knowledge.profiles.sql import follow_chain
 
 MAX_TOUCHPOINTS = 300
 MAX_MESSAGES = 40
@@ -121,21 +124,32 @@ def _consents(session: Session, contact_ids: list[str], person_id: str | None) -
     return newest
 
 
+def _account_group(session: Session, contacts: list[Contact]) -> tuple[Account | None, list[str]]:
+    """The person's account resolved to its master (following ``master_id`` to the end) and the
+    ids of the master and every account merged into it (``[]`` without an account)."""
+    account_id = _first(contacts, "account_id")
+    if account_id is None:
+        return None, []
+    master_id = follow_chain(session, Account.id, Account.master_id, account_id)
+    account = session.get(Account, master_id) or session.get(Account, account_id)
+    if account is None:
+        return None, []
+    merged = session.scalars(select(Account.id).where(Account.master_id == account.id, Account.id != account.id))
+    return account, [account.id, *merged]
+
+
 def load_person(db: Database, key: str, now: datetime | None = None) -> PersonProfile:
-    """The person behind ``key`` with their classifier input, account, consents and deals."""
+    """The person behind ``key`` (``ContactNotFound`` otherwise) with their classifier input,
+    account, consents and deals. A merged account stands for its master: the account shown, its
+    customer status, the product lines it bought and its deal counts are the master's, with the
+    deals of every account merged into it."""
     with db.session() as session:
         contacts = _find(session, key)
         ids = [c.id for c in contacts]
         person_id = contacts[0].person_id
-        account_id = _first(contacts, "account_id")
-        account = session.get(Account, account_id) if account_id else None
-        if account is not None and account.master_id:
-            account = session.get(Account, account.master_id) or account
-        journey = _journey_input(session, contacts, account, now)
-        account_ids = [account.id] if account else []
-        if account is not None:
-            account_ids += list(session.scalars(select(Account.id).where(Account.master_id == account.id)))
-        deals = list(session.scalars(select(Deal).where(Deal.account_id.in_(account_ids)))) if account_ids else []
+        account, account_ids = _account_group(session, contacts)
+        account_deals = list(session.scalars(select(Deal).where(Deal.account_id.in_(account_ids)))) if account_ids else []
+        journey = _journey_input(session, contacts, account, account_deals, now)
         first = contacts[0]
         name = first.full_name or " ".join(part for part in (first.first_name, first.last_name) if part) or None
         return PersonProfile(
@@ -148,28 +162,25 @@ def load_person(db: Database, key: str, now: datetime | None = None) -> PersonPr
             account_name=account.name if account else None,
             industry=account.industry if account else None,
             customer_status=journey.customer_status,
-            won_deals=sum(d.status == "won" for d in deals),
-            open_deals=sum(d.status == "open" for d in deals),
+            won_deals=sum(d.status == "won" for d in account_deals),
+            open_deals=sum(d.status == "open" for d in account_deals),
             consents=_consents(session, ids, person_id),
             journey=journey,
         )
 
 
 def journey_input_for_contact(db: Database, key: str, now: datetime | None = None) -> JourneyInput:
-    """Everything the classifier reads about one stored person."""
-    with db.session() as session:
-        contacts = _find(session, key)
-        account_id = _first(contacts, "account_id")
-        account = session.get(Account, account_id) if account_id else None
-        return _journey_input(session, contacts, account, now)
+    """Everything the classifier reads about one stored person: ``load_person(...).journey``."""
+    return load_person(db, key, now).journey
 
 
-def _journey_input(session: Session, contacts: list[Contact], account: Account | None, now: datetime | None) -> JourneyInput:
+def _journey_input(session: Session, contacts: list[Contact], account: Account | None, account_deals: list[Deal],
+                   now: datetime | None) -> JourneyInput:
+    """The classifier input: the person's own deals, their account's (master's) customer status
+    and the product lines its group (``account_deals``) has won."""
     ids = [c.id for c in contacts]
     person_id = contacts[0].person_id
-    account_id = account.id if account else None
     deals = _deals(session, ids)
-    account_deals = list(session.scalars(select(Deal).where(Deal.account_id == account_id))) if account_id else []
     lines = _lines(session, [d.id for d in {*deals, *account_deals}])
     owned = sorted({lines[d.id] for d in account_deals if d.status == "won" and d.id in lines})
     return JourneyInput(
