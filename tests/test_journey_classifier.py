@@ -158,6 +158,29 @@ def test_too_little_signal_gives_no_persona_and_a_low_confidence(classifier: Jou
     assert classifier.classify_data(said("ok", job_title="CFO"))["persona"] == "budget_owner"
 
 
+
+def test_a_role_named_in_a_message_counts_like_a_job_title(classifier: JourneyClassifier) -> None:
+    from assistant.journey.persona import self_described_roles
+
+    assert self_described_roles("Hi, I'm the CFO of a mid-sized logistics firm.") == ["CFO"]
+    assert self_described_roles("ich bin Elektroingenieur und betreue die Anlagen") == ["Elektroingenieur"]  # "und" ends the phrase
+    assert self_described_roles("As IT lead, I decide") == ["IT lead"]
+    assert "it" not in " ".join(self_described_roles("I'm sure it works")).split()  # lower-case "it" is no role
+    cases = [
+        ("Hi, I'm the CFO here. Quick question about your product.", "budget_owner"),
+        ("As IT lead I have a quick question about your product.", "technical_expert"),
+        ("Ich bin Elektroingenieur und habe eine Frage zu Ihrem Produkt.", "technical_expert"),
+        ("I'm with the procurement department and have a question about your product.", "budget_owner"),
+    ]
+    for text, persona in cases:
+        result = classifier.classify_data(said(text))
+        assert result["persona"] == persona, (text, result["persona_scores"])
+        named = [e for e in result["evidence"] if e["for"] == "persona" and e["source"] == "message"
+                 and e["label"] == persona and "names their role" in e.get("note", "")]
+        assert named, result["evidence"]
+    # without the introduction the same words name nobody's role
+    assert classifier.classify_data(said("I'm sure it works. Quick question about your product."))["persona"] is None
+
 def test_an_empty_conversation_is_answered_from_history_or_with_low_confidence(classifier: JourneyClassifier) -> None:
     nothing = classifier.classify_data({"messages": []})
     assert nothing["stage"] == "awareness" and nothing["stage_confidence"] < 0.3

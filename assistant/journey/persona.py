@@ -3,12 +3,16 @@
 Each persona's score is a sum of weighted evidence: the job title and department (cues such as
 ``Einkauf*`` or ``engineer``), the CRM buying role, the person's messages (all of them, older
 ones fading slowly: a persona is stable, unlike a stage) and the content they consumed
-(touchpoint types, channels and words, fading over months). Too little evidence is reported as
+(touchpoint types, channels and words, fading over months). A role the person names themselves
+in a message ("I'm the CFO", "as IT lead", "ich bin Elektroingenieur", "I'm with the procurement
+department") counts like a job title: the few words after such an introduction go through the
+title and department cues. Too little evidence is reported as
 such: when the leading persona has less than ``min_signal`` evidence it is ``None`` with a low confidence, not a guess.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -20,6 +24,33 @@ from assistant.journey.stage import decay
 from assistant.journey.text import TokenCache, snippet
 
 PER_TOUCHPOINT_CAP = 2.0
+SELF_DESCRIPTION = re.compile(
+    r"(?:\b(?:i am|i'm|im|i work (?:as|in|for|on)|i run|i lead|i head(?: up)?|i manage|as|here from|writing from"
+    r"|i'm with|im with|i am with|i'm in|i am in|my role is|my title is|in my role as"
+    r"|ich bin|ich arbeite (?:als|im|in der|in)|ich leite|ich komme aus|ich bin hier|ich als|in meiner rolle als"
+    r"|meine rolle ist|ich verantworte|ich bin zustaendig fuer|zustaendig fuer)\b)"
+    r"((?:[\s-]+(?!(?:and|und|but|aber|so|also)\b)[\w-]+){1,5})",
+    re.IGNORECASE,
+)
+"""An introduction of one's own role and the (up to five) words after it, read by the title cues."""
+SELF_DESCRIPTION_ARTICLES = frozenset({"a", "an", "the", "our", "their", "der", "die", "das", "ein", "eine", "im", "in",
+                                        "hier", "fuer", "den", "dem", "up", "unsere", "unser", "unserer", "unserem"})
+SELF_DESCRIPTION_MIN_WEIGHT = 2.0
+"""Only clear role words count from free text (``engineer``, ``CFO``, ``procurement``), not weak ones."""
+
+
+def self_described_roles(text: str) -> list[str]:
+    """The role phrases someone gives for themselves in ``text``. A short lower-case word such as
+    "it" only counts written in capitals ("as IT lead", not "I'm sure it works")."""
+    phrases = []
+    for found in SELF_DESCRIPTION.finditer(text):
+        words = [w for w in re.split(r"[\s-]+", found.group(1)) if w]
+        while words and words[0].lower() in SELF_DESCRIPTION_ARTICLES:
+            words.pop(0)
+        kept = [w for w in words[:4] if len(w) > 3 or w.isupper() or w.lower() in {"cfo", "ceo", "cto", "cio", "coo", "vp"}]
+        if kept:
+            phrases.append(" ".join(kept))
+    return phrases
 
 
 @dataclass
@@ -70,9 +101,23 @@ class PersonaDetector:
             group = [Evidence("persona", persona, "buying_role", weight, text=journey.buying_role, cue=key)
                      for persona, weight in self._roles.get(key, ())]
             tally.add_group(group, config.title_cap, config.buying_role_factor)
+        tally.add_group(self._self_described(journey, tokens), config.title_cap, config.self_description_factor)
         tally.items += self._message_evidence(journey, tokens).items
         tally.items += self._content_evidence(journey, tokens).items
         return self._decide(tally.items)
+
+    def _self_described(self, journey: JourneyInput, tokens: TokenCache) -> list[Evidence]:
+        """Title and department cues in the roles people name for themselves, strongest per persona."""
+        best: dict[str, Evidence] = {}
+        for index, message in journey.person_messages():
+            for phrase in self_described_roles(message.content):
+                for matcher, factor in ((self._titles, 1.0), (self._departments, self.config.department_factor)):
+                    for match in matcher.match(tokens(phrase)):
+                        item = from_match("persona", match, "message", index, message.content, factor, message.timestamp,
+                                          f"names their role: {phrase}")
+                        if match.weight >= SELF_DESCRIPTION_MIN_WEIGHT and item.weight > getattr(best.get(item.label), "weight", 0.0):
+                            best[item.label] = item
+        return list(best.values())
 
     def _message_evidence(self, journey: JourneyInput, tokens: TokenCache) -> Tally:
         config = self.config

@@ -210,6 +210,7 @@ class PersonaScoring(_Strict):
     title_cap: Positive = 3.5
     department_factor: Positive = 0.8
     buying_role_factor: Positive = 1.0
+    self_description_factor: Positive = 1.0
     content_half_life_days: Positive = 180.0
     content_cap: Positive = 2.0
     min_signal: Positive = 1.2

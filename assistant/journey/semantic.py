@@ -29,7 +29,7 @@ from assistant.journey.playbook import Playbook
 from knowledge.embeddings import Embedder
 
 HEAD_FILE = Path(__file__).resolve().parent / "semantic_head.jsonl"
-MAX_CHARS = 80
+MAX_CHARS = 200
 """The newest message is embedded up to this many characters (its end: where the question is);
 the playbook's ``semantic_max_chars`` sets it."""
 TRAIN_MAX_CHARS = 200
