@@ -96,6 +96,26 @@ def test_an_open_proposal_keeps_its_id(service: JourneyService) -> None:
     assert {r.action_id: r.id for r in first.proposals} == {r.action_id: r.id for r in again.proposals}
 
 
+def test_a_proposal_the_next_list_no_longer_shows_is_superseded(service: JourneyService) -> None:
+    from knowledge.profiles.models import ActionProposal
+
+    five = service.next_actions("jane@acme.example", n=5, explore=False, now=NOW)
+    two = service.next_actions("jane@acme.example", n=2, explore=False, now=NOW + timedelta(hours=1))
+    kept = {row.id for row in two.proposals}
+    assert kept <= {row.id for row in five.proposals}
+    with service.db.session() as session:
+        status = dict(session.query(ActionProposal.id, ActionProposal.status).all())
+    assert {status[row.id] for row in two.proposals} == {"proposed"}
+    dropped = [row.id for row in five.proposals if row.id not in kept]
+    assert len(dropped) == 3 and {status[i] for i in dropped} == {"superseded"}
+    # a rep acting on the older list still records the outcome
+    assert service.record_outcome(dropped[0], "accepted", now=NOW + timedelta(hours=2))["outcome"] == "accepted"
+    # shown again later, a superseded action becomes a new open proposal
+    again = service.next_actions("jane@acme.example", n=5, explore=False, now=NOW + timedelta(hours=3))
+    assert dropped[1] not in {row.id for row in again.proposals}
+    assert {row.action_id for row in again.proposals} >= {row.action_id for row in two.proposals}
+
+
 def test_outcomes_change_the_next_ranking(service: JourneyService) -> None:
     before = service.next_actions("jane@acme.example", n=20, explore=False, now=NOW)
     ranked = [row.action_id for row in before.proposals]

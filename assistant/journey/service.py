@@ -30,6 +30,8 @@ from knowledge.db import Database
 from knowledge.profiles.models import ActionOutcome, ActionProposal
 
 OUTCOMES = ("accepted", "dismissed", "converted")
+SUPERSEDED = "superseded"
+"""The status of an open proposal that a later list for the same person no longer shows."""
 MAX_ACTIONS = 20
 
 
@@ -160,13 +162,14 @@ class JourneyService:
         return [PastOutcome(action, status, at) for action, status, at in rows]
 
     def _store(self, session: Any, person: PersonProfile, ranking: Ranking, now: datetime) -> list[ActionProposal]:
-        """Each proposal shown is stored; an open proposal of the same action is updated in place."""
+        """Each proposal shown is stored; an open proposal of the same action is updated in place,
+        and an open proposal the new list no longer shows becomes ``superseded`` (no outcome: it
+        sets no cooldown, and an outcome recorded for it later still counts)."""
         stored = []
-        open_rows = {
-            row.action_id: row for row in session.scalars(
-                select(ActionProposal).where(ActionProposal.person_id == person.person_id, ActionProposal.status == "proposed")
-                .order_by(ActionProposal.proposed_at))
-        }
+        open_list = list(session.scalars(
+            select(ActionProposal).where(ActionProposal.person_id == person.person_id, ActionProposal.status == "proposed")
+            .order_by(ActionProposal.proposed_at)))
+        open_rows = {row.action_id: row for row in open_list}
         for rank, item in enumerate(ranking.ranked, start=1):
             components = item.components() | {"title": {"de": item.action.title.de, "en": item.action.title.en},
                                               "channel": item.action.channel}
@@ -182,6 +185,9 @@ class JourneyService:
             row.proposed_at = now
             row.playbook_fingerprint = self.classifier.fingerprint
             stored.append(row)
+        for row in open_list:
+            if row not in stored:
+                row.status = SUPERSEDED
         return stored
 
     def record_outcome(self, proposal_id: str, outcome: str, by: str | None = None, note: str | None = None,
