@@ -163,6 +163,7 @@ def test_a_role_named_in_a_message_counts_like_a_job_title(classifier: JourneyCl
     from assistant.journey.persona import self_described_roles
 
     assert self_described_roles("Hi, I'm the CFO of a mid-sized logistics firm.") == ["CFO"]
+    assert self_described_roles("I’m the CFO") == ["CFO"]  # a typographic apostrophe
     assert self_described_roles("ich bin Elektroingenieur und betreue die Anlagen") == ["Elektroingenieur"]  # "und" ends the phrase
     assert self_described_roles("As IT lead, I decide") == ["IT lead"]
     assert "it" not in " ".join(self_described_roles("I'm sure it works")).split()  # lower-case "it" is no role

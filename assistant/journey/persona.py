@@ -25,10 +25,10 @@ from assistant.journey.text import TokenCache, snippet
 
 PER_TOUCHPOINT_CAP = 2.0
 SELF_DESCRIPTION = re.compile(
-    r"(?:\b(?:i am|i'm|im|i work (?:as|in|for|on)|i run|i lead|i head(?: up)?|i manage|as|here from|writing from"
-    r"|i'm with|im with|i am with|i'm in|i am in|my role is|my title is|in my role as"
+    r"(?:\b(?:i am|i['’]m|im|i work (?:as|in|for|on)|i run|i lead|i head(?: up)?|i manage|as|here from|writing from"
+    r"|i['’]m with|im with|i am with|i['’]m in|i am in|my role is|my title is|in my role as"
     r"|ich bin|ich arbeite (?:als|im|in der|in)|ich leite|ich komme aus|ich bin hier|ich als|in meiner rolle als"
-    r"|meine rolle ist|ich verantworte|ich bin zustaendig fuer|zustaendig fuer)\b)"
+    r"|meine rolle ist|ich verantworte|(?:ich bin )?zust(?:ae|ä)ndig f(?:ue|ü)r)\b)"
     r"((?:[\s-]+(?!(?:and|und|but|aber|so|also)\b)[\w-]+){1,5})",
     re.IGNORECASE,
 )
