@@ -158,7 +158,6 @@ def test_too_little_signal_gives_no_persona_and_a_low_confidence(classifier: Jou
     assert classifier.classify_data(said("ok", job_title="CFO"))["persona"] == "budget_owner"
 
 
-
 def test_a_role_named_in_a_message_counts_like_a_job_title(classifier: JourneyClassifier) -> None:
     from assistant.journey.persona import self_described_roles
 
@@ -181,6 +180,7 @@ def test_a_role_named_in_a_message_counts_like_a_job_title(classifier: JourneyCl
         assert named, result["evidence"]
     # without the introduction the same words name nobody's role
     assert classifier.classify_data(said("I'm sure it works. Quick question about your product."))["persona"] is None
+
 
 def test_an_empty_conversation_is_answered_from_history_or_with_low_confidence(classifier: JourneyClassifier) -> None:
     nothing = classifier.classify_data({"messages": []})

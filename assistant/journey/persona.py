@@ -26,13 +26,15 @@ from assistant.journey.text import TokenCache, snippet
 PER_TOUCHPOINT_CAP = 2.0
 SELF_DESCRIPTION = re.compile(
     r"(?:\b(?:i am|i['’]m|im|i work (?:as|in|for|on)|i run|i lead|i head(?: up)?|i manage|as|here from|writing from"
-    r"|i['’]m with|im with|i am with|i['’]m in|i am in|my role is|my title is|in my role as"
-    r"|ich bin|ich arbeite (?:als|im|in der|in)|ich leite|ich komme aus|ich bin hier|ich als|in meiner rolle als"
-    r"|meine rolle ist|ich verantworte|(?:ich bin )?zust(?:ae|ä)ndig f(?:ue|ü)r)\b)"
+    r"|my role is|my title is|in my role as"
+    r"|ich bin|ich arbeite (?:als|im|in der|in)|ich leite|ich komme aus|ich als|in meiner rolle als"
+    r"|meine rolle ist|ich verantworte|zust(?:ae|ä)ndig f(?:ue|ü)r)\b)"
     r"((?:[\s-]+(?!(?:and|und|but|aber|so|also)\b)[\w-]+){1,5})",
     re.IGNORECASE,
 )
-"""An introduction of one's own role and the (up to five) words after it, read by the title cues."""
+"""An introduction of one's own role and the (up to five) words after it, read by the title cues.
+The alternatives are tried in order, so "I'm with …" and "ich bin hier …" are found as "I'm" and
+"ich bin" (the leading "with"/"hier" matches no title cue)."""
 SELF_DESCRIPTION_ARTICLES = frozenset({"a", "an", "the", "our", "their", "der", "die", "das", "ein", "eine", "im", "in",
                                         "hier", "fuer", "den", "dem", "up", "unsere", "unser", "unserer", "unserem"})
 SELF_DESCRIPTION_MIN_WEIGHT = 2.0
