@@ -46,27 +46,40 @@ marketing-qualified lead is a decision at ``first_contact_date``; the action is 
 it came through, the context its origin channel (levels: page, then page and origin); the reward
 is a closed deal within ``--window`` days (60 by default: about four in five of all closed deals
 close within 60 days of first contact). The outcome is known when the window ends, for wins and
-losses alike, so early wins do not bias recent estimates. The closed-deals log starts on
-2017-12-05, so leads before its first won date (their wins were not recorded) and leads whose
-window runs past its last won date are left out. Candidates are the pages seen before the day of
+losses alike, so early wins do not bias recent estimates. The closed-deals log records deals
+steadily only from 2018-01-08: before that it holds three deals (2017-12-05, -11 and -14), then
+nothing for 25 days, while from January on no two won dates lie more than 8 days apart. Leads
+contacted before the steady record began would be labelled failures for deals that closed
+unrecorded (11 of December's 200 leads ever closed, 0.055, against 0.10–0.15 of each later month's), so the log's
+start is its first won date after the last gap of more than ``LOG_GAP_DAYS``; leads before it,
+and leads whose window runs past the last won date, are left out. Candidates are the pages seen before the day of
 the decision. Replay answers "which page to put in front of a channel's leads"; lead ranking
 (AUC and precision of the top 10 % per month, each lead scored by its page and origin) answers
 "whom to call first" and needs no matching. Olist closed deals carry no comparable value, so
 there is no value-weighted replay there.
 
-Baselines: *popularity* – the action logged most often so far (``most chosen``) or with the most
-successes so far (``most won``), from the same outcomes; *random* – uniform over the candidates;
+Baselines: *popularity* – the action logged most often so far (``most chosen``), with the most
+successes so far (``most won``) or, on Maven, with the most revenue so far (``most revenue``, the
+value-weighted counterpart), from the same outcomes; *random* – uniform over the candidates;
 *price only* (Maven) – the dearest product, i.e. value without propensity; *action only* – the
 same Beta–Bernoulli model without context; *base rate* – the success rate so far, one number for
 every action (within a day its AUC is 0.5; over the history it shows the drift of the base rate).
-Uncertainty: 95 % bootstrap intervals over events (the ratio ours / popularity is bootstrapped on
-the same resamples), mean ± standard deviation over seeds for Thompson sampling and random.
+Uncertainty: 95 % bootstrap intervals over events (the ratio ours / popularity, and the AUC
+difference, are bootstrapped on the same resamples), mean ± standard deviation over seeds for
+Thompson sampling and random.
+
+Headroom: a *hindsight* row picks, per value of the first context key (Maven: sector; Olist:
+origin), the action with the best success rate over the whole history, the scored outcomes
+included. Nobody can run it; it is an optimistic ceiling for any policy that picks one action per
+context, and tells whether the history leaves room above popularity at all.
 
 What the data allow: Maven's win rate hardly depends on what was offered to whom – a chi-square
 test of the cells' win rates against the overall rate over all closed deals finds nothing for
 product (p 0.37), sector × product (p 0.88) or account × product (p 0.75) – so on win rate no
-learner can beat another there by more than noise. Olist's conversion differs strongly by
-landing page and by origin (p < 1e-20 each).
+learner can beat another there by more than noise (the hindsight row's lead on Maven is
+selection on the outcomes it is scored on). Olist's conversion differs strongly by landing page
+and by origin (p < 1e-20 each), but the pages that convert best are also the busiest, which
+popularity finds as well: on Olist even the hindsight ceiling does not beat it.
 
 Output: the tables on stdout and ``evals/results/nba_replay.json`` (no timestamps: a rerun gives
 the same file).
@@ -82,7 +95,7 @@ import random
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -100,6 +113,8 @@ RESULTS_FILE = HERE / "results" / "nba_replay.json"
 COMMAND = ".venv/bin/python -m evals nba-replay"
 MAVEN_LEVELS = (("sector",), ("sector", "size"), ("sector", "size", "account"))
 OLIST_LEVELS = (("origin",),)
+LOG_GAP_DAYS = 14  # a log silent for longer than two weeks was not recording (Olist: 25 days before 2018-01-08)
+HINDSIGHT_MIN = 30  # the hindsight ceiling only picks actions logged at least this often in a context
 TOP_SHARE = 0.10  # lead ranking: precision of the top 10 % of a month's leads
 STRENGTHS = (5.0, 20.0, 50.0, 200.0)  # comparison only: fixed strengths, no fit (5 was the product's before the fit)
 
@@ -196,14 +211,17 @@ class PropensityPolicy:
 
 
 class Popularity:
-    """The baseline: the action logged most often so far, or with the most successes so far."""
+    """The baseline: the action logged most often so far (``by`` "chosen"), with the most
+    successes so far ("won") or with the most realised value so far ("value": Maven's revenue)."""
 
-    def __init__(self, name: str, by_success: bool) -> None:
-        self.name, self.by_success, self.counts = name, by_success, Counter[str]()
+    def __init__(self, name: str, by: str) -> None:
+        if by not in ("chosen", "won", "value"):
+            raise ValueError(f"popularity counts what was chosen, won or earned, not {by!r}")
+        self.name, self.by, self.counts = name, by, Counter[str]()
         self.source = self
 
     def learn(self, event: Event) -> None:
-        self.counts[event.action] += event.reward if self.by_success else 1.0
+        self.counts[event.action] += {"chosen": 1.0, "won": event.reward, "value": event.value}[self.by]
 
     def estimate(self, action: str, context: Mapping[str, str]) -> float:
         return self.counts[action]
@@ -224,6 +242,40 @@ class BaseRate:
 
     def estimate(self, action: str, context: Mapping[str, str]) -> float:
         return (self.successes + 1) / (self.total + 2)
+
+
+class Hindsight:
+    """Not a policy anyone could run: per value of the context ``key``, the action with the best
+    success rate over the *whole* history, future included (among actions logged there at least
+    ``HINDSIGHT_MIN`` times; elsewhere the best such action overall). Its replay figure is an
+    optimistic ceiling for every policy that picks one action per context – optimistic because it
+    chooses on the very outcomes it is scored on – and so shows how much room the history leaves
+    above popularity."""
+
+    def __init__(self, name: str, events: Sequence[Event], key: str) -> None:
+        self.name, self.key, self.source = name, key, self
+        overall: dict[str, list[float]] = {}
+        per_context: dict[str, dict[str, list[float]]] = {}
+        for event in events:
+            for cells in (overall, per_context.setdefault(str(event.context.get(key, "")), {})):
+                cell = cells.setdefault(event.action, [0.0, 0.0])
+                cell[0] += event.reward
+                cell[1] += 1
+        self.overall = best_rate(overall) or min(overall)
+        self.best = {where: action for where, cells in per_context.items() if (action := best_rate(cells))}
+
+    def learn(self, event: Event) -> None:
+        return None
+
+    def rank(self, candidates: Sequence[str], context: Mapping[str, str]) -> list[str]:
+        pick = self.best.get(str(context.get(self.key, "")), self.overall)
+        return [pick, *(action for action in candidates if action != pick)]
+
+
+def best_rate(cells: Mapping[str, Sequence[float]]) -> str | None:
+    """The action with the best success rate among those tried ``HINDSIGHT_MIN`` times (ties: the first by name)."""
+    tried = [(-successes / total, action) for action, (successes, total) in cells.items() if total >= HINDSIGHT_MIN]
+    return min(tried)[1] if tried else None
 
 
 @dataclass
@@ -388,6 +440,14 @@ def monthly_lead_ranking(log: ReplayLog, name: str) -> dict[str, dict[str, float
     return result
 
 
+def auc_difference(log: ReplayLog, ours: str, baseline: str, resamples: np.ndarray) -> dict[str, Any]:
+    """AUC of ours minus the baseline's on the same events, with a paired bootstrap interval."""
+    mine, theirs, reward = np.array(log.estimate[ours]), np.array(log.estimate[baseline]), log.array("reward")
+    boot = np.array([auc(mine[rows], reward[rows]) - auc(theirs[rows], reward[rows]) for rows in resamples])
+    return {"ours": ours, "baseline": baseline, "difference": round(auc(mine, reward) - auc(theirs, reward), 4),
+            "ci": interval(boot)}
+
+
 def seed_spread(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Mean and standard deviation over seeds of every numeric figure."""
     keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
@@ -430,13 +490,28 @@ def maven_events(folder: Path) -> tuple[list[Event], dict[str, float]]:
     return events, prices
 
 
+def recording_start(days: Iterable[date], gap_days: int = LOG_GAP_DAYS) -> date:
+    """The first day of a log's steady record: its first date after the last gap of more than
+    ``gap_days`` between two consecutive dates in the log's first half (a gap later on says
+    nothing about where the record begins)."""
+    ordered = sorted(days)
+    if not ordered:
+        raise ValueError("an empty log has no start")
+    start, limit = ordered[0], timedelta(days=gap_days)
+    first_half = ordered[: len(ordered) // 2 + 1]
+    for before, after in zip(first_half, first_half[1:], strict=False):
+        if after - before > limit:
+            start = after
+    return start
+
+
 def olist_events(folder: Path, window_days: int) -> list[Event]:
     """Leads whose whole conversion window lies inside the closed-deals log, labelled by a deal
     within the window; the outcome is known when the window ends."""
     won = {row["mql_id"]: datetime.fromisoformat(row["won_date"]).date()
            for row in read_csv(folder / "olist_closed_deals_dataset.csv")}
     window = timedelta(days=window_days)
-    log_start, log_end = min(won.values()), max(won.values())
+    log_start, log_end = recording_start(won.values()), max(won.values())
     events = []
     for row in read_csv(folder / "olist_marketing_qualified_leads_dataset.csv"):
         contacted = date.fromisoformat(row["first_contact_date"])
@@ -488,9 +563,10 @@ def product_priors(playbook: Path | None = None) -> dict[str, Any]:
             "empirical_bayes": learning.empirical_bayes}
 
 
-def policy_groups(ours: Propensity, run: Run, prices: Mapping[str, float] | None) -> dict[str, list[Policy]]:
+def policy_groups(ours: Propensity, run: Run, prices: Mapping[str, float] | None,
+                  hindsight: Hindsight) -> dict[str, list[Policy]]:
     """The policies side by side, by table row; a row with several seeds is one policy per seed."""
-    chosen, won = Popularity("popularity: most chosen", False), Popularity("popularity: most won", True)
+    chosen, won = Popularity("popularity: most chosen", "chosen"), Popularity("popularity: most won", "won")
     groups: dict[str, list[Policy]] = {
         "random": seeded("random", lambda name, rng: FixedOrder(name, rng=rng), run.seeds),
         chosen.name: [chosen], won.name: [won],
@@ -502,8 +578,9 @@ def policy_groups(ours: Propensity, run: Run, prices: Mapping[str, float] | None
             "ours EV greedy (mean × price)": [PropensityPolicy("ours EV greedy", ours, prices)],
             "ours EV Thompson": seeded("ours EV Thompson", lambda name, rng: PropensityPolicy(name, ours, prices, rng), run.seeds),
             "price only (dearest product)": [FixedOrder("price only", values=prices)],
+            "popularity: most revenue": [Popularity("popularity: most revenue", "value")],
         }
-    return groups
+    return groups | {hindsight.name: [hindsight]}
 
 
 def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_label: str, run: Run,
@@ -512,7 +589,9 @@ def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_la
     value-weighted policies, else the candidates are the actions seen so far."""
     added = [level[len(before):] for before, level in zip(((),) + tuple(levels), levels, strict=False)]
     ours = Propensity("ours: action > " + " > ".join(" and ".join(keys) for keys in added), levels, run.priors)
-    groups = policy_groups(ours, run, prices)
+    key = levels[0][0]
+    hindsight = Hindsight(f"hindsight: best per {key} (a ceiling: knows the outcomes)", events, key)
+    groups = policy_groups(ours, run, prices, hindsight)
     popular = groups["popularity: most won"][0]
     estimators = [(BaseRate(), True), (popular, False), (Propensity(action_label, (), run.priors), True), (ours, True)]
     sensitivity = [Propensity(f"fixed strength {s:g}", levels, {**run.priors, "strength": s, "empirical_bayes": False})
@@ -531,14 +610,17 @@ def evaluate(events: Sequence[Event], levels: Sequence[Sequence[str]], action_la
         "events": len(log.events), "skipped_before_first_outcome": log.skipped,
         "success_rate_logged": round(float(log.array("reward").mean()), 4), "policies": policy_rows,
         "estimators": {e.name: estimator_figures(log, e.name, resamples[:200], probabilistic) for e, probabilistic in estimators},
-        "ratios": [ratio(log, "ours greedy", name, "reward", resamples) for name in baselines],
+        "ratios": [*(ratio(log, "ours greedy", name, "reward", resamples) for name in baselines),
+                   ratio(log, hindsight.name, "popularity: most won", "reward", resamples)],
+        "auc_difference": auc_difference(log, ours.name, popular.name, resamples[:200]),
         "strength_sensitivity": {label: {**policy_figures(log, policy, resamples),
                                          **estimator_figures(log, learner, resamples[:200], True)}
                                  for label, policy, learner in strengths},
         "fitted_at_the_end": ours.model.hyperparameters().to_dict(),
     }
     if prices:
-        report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples) for name in (*baselines, "price only")]
+        report["ratios"] += [ratio(log, "ours EV greedy", name, "value", resamples)
+                             for name in (*baselines, "popularity: most revenue", "price only")]
     return report, log
 
 
@@ -599,6 +681,8 @@ def render(name: str, report: Mapping[str, Any], with_value: bool) -> str:
               "the test data)",
               format_table(["prior strength", "matched", "replay success rate [95% CI]", "AUC [95% CI]", "log-loss"], rows),
               fitted_line(report["fitted_at_the_end"]), ""]
+    d = report["auc_difference"]
+    lines.append(f"AUC {d['ours']} − {d['baseline']}: {d['difference']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] (paired)")
     for r in report["ratios"]:
         lines.append(f"{r['ours']} / {r['baseline']} ({'success rate' if r['target'] == 'reward' else 'value'}): "
                      f"{r['ratio']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
