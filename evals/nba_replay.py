@@ -106,6 +106,7 @@ import numpy as np
 from assistant.journey.playbook import load_playbook
 from assistant.journey.propensity import Posterior, PropensityModel
 from evals.classify_eval import format_table
+from evals.metrics import auc, interval, log_loss, precision_at
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATASETS = HERE.parents[1] / "shared" / "datasets"
@@ -354,43 +355,9 @@ def replay(events: Sequence[Event], policies: Sequence[Policy], estimators: Sequ
 # -- metrics ---------------------------------------------------------------------------------------
 
 
-def auc(scores: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray) -> float:
-    """Area under the ROC curve (Mann–Whitney, ties count half); NaN without both classes."""
-    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float) > 0.5
-    positives, negatives = int(y.sum()), int((~y).sum())
-    if not positives or not negatives:
-        return float("nan")
-    _, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
-    average_rank = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
-    return float((average_rank[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def log_loss(probabilities: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray) -> float:
-    p = np.clip(np.asarray(probabilities, dtype=float), 1e-6, 1 - 1e-6)
-    y = np.asarray(labels, dtype=float)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def precision_at(scores: Sequence[float] | np.ndarray, labels: Sequence[float] | np.ndarray, k: int) -> float:
-    """Success share of the k best-scored items; a tie across the cut counts at its own success
-    rate (the expectation over random tie-breaks), so tied scores earn no luck."""
-    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
-    k = min(k, len(s))
-    if k <= 0:
-        return float("nan")
-    threshold = np.sort(s)[::-1][k - 1]
-    above, tied = s > threshold, s == threshold
-    return float((y[above].sum() + (k - above.sum()) * y[tied].mean()) / k)
-
-
 def replay_mean(matched: np.ndarray, target: np.ndarray) -> float:
     """Li et al.'s estimate: the mean of ``target`` over the matched events."""
     return float(target[matched].mean()) if matched.any() else float("nan")
-
-
-def interval(samples: np.ndarray) -> list[float]:
-    finite = samples[np.isfinite(samples)]
-    return [round(float(v), 4) for v in np.percentile(finite, [2.5, 97.5])] if finite.size else [float("nan")] * 2
 
 
 def bootstrap_replay(matched: np.ndarray, target: np.ndarray, resamples: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 
 from assistant.journey.propensity import PropensityModel
 from evals import nba_replay as nr
+from evals.metrics import auc, log_loss, precision_at
 from evals.nba_replay import Event, FixedOrder, Popularity, Propensity, PropensityPolicy
 
 DAY = date(2024, 1, 1)
@@ -204,13 +205,13 @@ def test_one_observation_is_not_counted_again_at_every_context_level() -> None:
 
 def test_auc_log_loss_and_precision_by_hand() -> None:
     # pairs (pos, neg): (0.9, 0.1) win, (0.9, 0.5) win, (0.5, 0.1) win, (0.5, 0.5) tie -> 3.5 / 4
-    assert nr.auc([0.9, 0.5, 0.5, 0.1], [1, 1, 0, 0]) == pytest.approx(3.5 / 4)
-    assert nr.auc([0.3, 0.3, 0.3], [1, 0, 1]) == pytest.approx(0.5)
-    assert np.isnan(nr.auc([0.1, 0.2], [1, 1]))
-    assert nr.log_loss([0.8, 0.25], [1, 0]) == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2)
+    assert auc([0.9, 0.5, 0.5, 0.1], [1, 1, 0, 0]) == pytest.approx(3.5 / 4)
+    assert auc([0.3, 0.3, 0.3], [1, 0, 1]) == pytest.approx(0.5)
+    assert np.isnan(auc([0.1, 0.2], [1, 1]))
+    assert log_loss([0.8, 0.25], [1, 0]) == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2)
     # top 2 of [.9, .5, .5, .5]: .9 (a success) plus one of three tied (one success in three)
-    assert nr.precision_at([0.9, 0.5, 0.5, 0.5], [1, 1, 0, 0], 2) == pytest.approx((1 + 1 / 3) / 2)
-    assert nr.precision_at([0.4, 0.3, 0.2], [0, 1, 1], 2) == pytest.approx(0.5)
+    assert precision_at([0.9, 0.5, 0.5, 0.5], [1, 1, 0, 0], 2) == pytest.approx((1 + 1 / 3) / 2)
+    assert precision_at([0.4, 0.3, 0.2], [0, 1, 1], 2) == pytest.approx(0.5)
 
 
 def test_the_bootstrap_ratio_is_paired_and_brackets_the_estimate() -> None:
