@@ -76,7 +76,7 @@ context, and tells whether the history leaves room above popularity at all.
 What the data allow: Maven's win rate hardly depends on what was offered to whom – a chi-square
 test of the cells' win rates against the overall rate over all closed deals finds nothing for
 product (p 0.37), sector × product (p 0.88) or account × product (p 0.75) – so on win rate no
-learner can beat another there by more than noise (the hindsight row's lead on Maven is
+learner can beat another there by more than noise (the hindsight row's lead on Maven is mostly
 selection on the outcomes it is scored on). Olist's conversion differs strongly by landing page
 and by origin (p < 1e-20 each), but the pages that convert best are also the busiest, which
 popularity finds as well: on Olist even the hindsight ceiling does not beat it.
