@@ -1,4 +1,4 @@
-"""``python -m evals retrieval|bench|import-bench|events-bench|classify|nba-replay``: evaluations and benchmarks that print their figures."""
+"""``python -m evals retrieval|bench|import-bench|events-bench|classify|head-cv|nba-replay|train``: evaluations and benchmarks that print their figures."""
 
 from __future__ import annotations
 
@@ -72,6 +72,15 @@ def classify(ctx: typer.Context) -> None:
     classify_eval.main(list(ctx.args))
 
 
+@app.command("head-cv", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def head_cv(ctx: typer.Context) -> None:
+    """The semantic head trained with vs without the labelled sets, each set left out in turn, and
+    on the held-out set. Options: see --help of `python -m evals.head_cv`."""
+    from evals import head_cv as module
+
+    module.main(list(ctx.args))
+
+
 @app.command("nba-replay", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def nba_replay(ctx: typer.Context) -> None:
     """Offline replay of the next-best-action propensity on the Maven CRM and Olist histories:
@@ -97,15 +106,18 @@ def train(
     workspace: Annotated[Path | None, typer.Option(help="Workspace whose profile store the propensities are learned from.")] = None,
 ) -> None:
     """Train a learned part reproducibly. `semantic-head`: the stage model's head from the
-    playbook's example sentences (deterministic; commit the file). `propensity`: what preceded
+    playbook's example sentences and the project's labelled sets, never the held-out one
+    (deterministic; commit the file). `propensity`: what preceded
     progress in a workspace's history, per action and context, written as JSON for review."""
     import json
     import sys
 
     if part == "semantic-head":
         from assistant.journey import train as head
+        from evals.classify_eval import TRAINING_SETS
 
-        sys.argv = ["train", *(["--playbook", str(playbook)] if playbook else []), *(["--out", str(out)] if out else [])]
+        sys.argv = ["train", *(["--playbook", str(playbook)] if playbook else []), *(["--out", str(out)] if out else []),
+                    "--cases", *(str(path) for path in TRAINING_SETS)]
         head.main()
     elif part == "propensity":
         from assistant.container import build_container

@@ -1,6 +1,6 @@
 """Stage and persona classification through the real ``journey classify`` CLI.
 
-    .venv/bin/python -m evals.classify_eval [--cases FILE] [--persona-threshold 0.5]
+    .venv/bin/python -m evals.classify_eval [--cases FILE ...| --held-out] [--persona-threshold 0.5]
                                             [--bench-rounds 3] [--per-process 20] [--no-bench]
     .venv/bin/python -m evals.classify_eval --counts     # the set's counts, as Markdown tables
 
@@ -42,6 +42,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE / "datasets" / "journey_cases.jsonl"
+TRAINING_SETS = [HERE / "datasets" / name for name in (
+    "journey_cases.jsonl", "journey_dev_de.jsonl", "journey_dev_en.jsonl", "journey_blind3_de.jsonl", "journey_blind3_en.jsonl")]
+"""The labelled sets the semantic head learns from (``python -m evals train semantic-head``).
+``journey_blind4_*`` is held out: never trained or tuned on, measured as the fresh-eyes figure."""
+HELD_OUT = [HERE / "datasets" / name for name in ("journey_blind4_de.jsonl", "journey_blind4_en.jsonl")]
 RESULTS_FILE = HERE / "results" / "classify.json"
 STAGES = ("awareness", "consideration", "purchase", "retention", "advocacy")
 PERSONAS = ("skeptic", "experience_seeker", "influencer", "budget_owner", "technical_expert")
@@ -393,7 +398,7 @@ def format_confusion(matrix: dict[str, dict[str, int]]) -> str:
     return format_table(["gold \\ predicted", *columns], ([g, *row.values()] for g, row in matrix.items()))
 
 
-def print_report(report: dict[str, Any]) -> None:
+def print_report(report: dict[str, Any], show_cases: bool = True) -> None:
     for field in ("stage", "persona"):
         block = report[field]
         print(f"\n== {field} ({'cases labelled null left out' if field == 'persona' else 'all cases'})")
@@ -403,6 +408,9 @@ def print_report(report: dict[str, Any]) -> None:
         print("\n" + format_table(["label", "precision", "recall", "F1", "support"],
                                   ([k, s["precision"], s["recall"], s["f1"], s["support"]] for k, s in block["per_label"].items())))
         print(f"\nwrong {field} ({len(block['wrong'])}):")
+        if not show_cases:
+            print("(not listed for the held-out set: look at it and it is no longer held out)")
+            continue
         print(format_table(["id", "expected", "got", "confidence", "tags"],
                            ([w["id"], w["expected"], w["got"] or ABSTAINED, w["confidence"], ",".join(w["tags"])]
                             for w in block["wrong"])))
@@ -419,7 +427,9 @@ def print_report(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, help="JSONL file of labelled cases.")
+    parser.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="JSONL file(s) of labelled cases.")
+    parser.add_argument("--held-out", action="store_true",
+                        help="The held-out set (journey_blind4_*): figures only, the cases it gets wrong are not listed.")
     parser.add_argument("--journey", help="Command that runs the CLI (default: `journey` beside this Python).")
     parser.add_argument("--persona-threshold", type=float, default=0.5, help="Persona confidence below this counts as abstaining.")
     parser.add_argument("--bench-rounds", type=int, default=3, help="How many times the set is repeated for the warm timing.")
@@ -428,7 +438,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Where the JSON report goes.")
     parser.add_argument("--counts", action="store_true", help="Only print the set's counts (Markdown) and exit.")
     args = parser.parse_args(argv)
-    cases = load_cases(args.cases)
+    if args.held_out:
+        args.cases = HELD_OUT
+    cases = [case for path in args.cases for case in load_cases(path)]
+    source = " + ".join(path.name for path in args.cases)
     if args.counts:
         print_counts(cases)
         return {"counts": dataset_counts(cases)}
@@ -437,15 +450,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="classify-eval-") as tmp:
             first = run_jsonl(command, [c.input for c in cases], Path(tmp))
             report = evaluate(cases, first.results, args.persona_threshold)
-            print(f"{len(cases)} cases from {args.cases} through `{shlex.join(command)} classify --jsonl`: {first.seconds:.2f} s")
-            print_report(report)
+            print(f"{len(cases)} cases from {source} through `{shlex.join(command)} classify --jsonl`: {first.seconds:.2f} s")
+            print_report(report, show_cases=not args.held_out)
             latency = None if args.no_bench else benchmark(command, cases, first, Path(tmp), args.bench_rounds, args.per_process)
     except (ClassifyFailed, OSError, subprocess.TimeoutExpired) as exc:
         raise SystemExit(f"error: {exc}") from None
     if latency:
         print("\n== latency (one --jsonl process vs one --json process per case)")
         print(format_table(["measure", "value"], [[k, (", ".join(v) or "none") if isinstance(v, list) else v] for k, v in latency.items()]))
-    output = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "cases_file": str(args.cases),
+    output = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "cases_files": [str(path) for path in args.cases],
               "command": [*command, "classify", "--jsonl"],
               "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
               **report, "latency": latency,

@@ -263,3 +263,15 @@ def test_the_runner_loads_the_set(raw_cases: list[dict[str, Any]]) -> None:
     assert [c.id for c in cases] == [c["id"] for c in raw_cases]
     counts = ce.dataset_counts(cases)
     assert sum(row["all"] for row in counts["language"].values()) == len(raw_cases)
+
+
+def test_every_labelled_set_loads_with_valid_labels_and_ids_unique_across_sets() -> None:
+    """The training sets of the semantic head and the held-out set: valid, and no case in two sets."""
+    seen: Counter[str] = Counter()
+    for path in [*ce.TRAINING_SETS, *ce.HELD_OUT]:
+        cases = ce.load_cases(path)
+        assert len(cases) >= 80, path.name
+        assert {c.stage for c in cases} == set(ce.STAGES), path.name
+        assert {c.persona for c in cases} - {None} == set(ce.PERSONAS), path.name
+        seen.update(c.id for c in cases)
+    assert [i for i, n in seen.items() if n > 1] == []

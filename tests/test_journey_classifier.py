@@ -329,3 +329,63 @@ def test_cli_classifies_a_stored_contact(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["persona"] == "budget_owner"
     missing = run("--contact", "crm:contact:nobody", "--json", "--workspace", str(workspace))
     assert missing.returncode == 2 and "no contact 'crm:contact:nobody'" in missing.stderr
+
+
+def test_a_short_yes_agrees_to_what_the_assistant_asked(classifier: JourneyClassifier) -> None:
+    asked = {"role": "assistant", "content": "Glad it went well! Would you be open to writing a review for us on G2?"}
+    opener = {"role": "user", "content": "the rollout went fine, thanks"}
+    yes = classifier.classify_data({"messages": [opener, asked, {"role": "user", "content": "sure, why not"}]})
+    assert yes["stage"] == "advocacy", yes["stage_scores"]
+    agreed = [e for e in yes["evidence"] if e["for"] == "stage" and e["ref"] == 1 and "agreed" in e.get("note", "")]
+    assert agreed and max(agreed, key=lambda e: e["weight"])["label"] == "advocacy"
+    no = classifier.classify_data({"messages": [opener, asked, {"role": "user", "content": "nope, not now"}]})
+    assert no["stage"] != "advocacy" and not [e for e in no["evidence"] if e.get("ref") == 1]
+    # a reply that says something of its own is read on its own
+    own = classifier.classify_data({"messages": [opener, asked, {"role": "user", "content": "how do I export reports?"}]})
+    assert own["stage"] == "retention" and not [e for e in own["evidence"] if e.get("ref") == 1]
+
+
+def test_a_strong_frame_is_what_its_clause_says() -> None:
+    """"euer Referenzkundenprogramm" is the programme for customers who advocate: the
+    consideration word "Referenzkunde" (references being read) inside the frame is part of it."""
+    from assistant.journey.playbook import parse_playbook
+
+    text = "Wie funktioniert euer Referenzkundenprogramm?"
+    framed = JourneyClassifier(load_playbook()).classify_data(said(text))
+    assert framed["stage"] == "advocacy", framed["stage_scores"]
+    assert not [e for e in framed["evidence"] if e["for"] == "stage" and e["label"] == "consideration" and e["source"] == "message"]
+    off = parse_playbook("extends: default\nscoring: {stage: {frames_override_from: 1000}}\n")
+    loose = JourneyClassifier(off).classify_data(said(text))
+    assert [e for e in loose["evidence"] if e["for"] == "stage" and e["label"] == "consideration" and e.get("matched") == "referenzkundenprogramm"]
+
+
+def test_one_decisive_cue_is_not_outweighed_by_topic_words() -> None:
+    """Per stage, a message's strongest cue counts fully and every other one ``message_rest_share``."""
+    from assistant.journey.playbook import parse_playbook
+
+    text = "Please send a quote and the order form for the licence renewal price list."
+    for share in (0.7, 0.4):
+        book = parse_playbook(f"extends: default\nscoring: {{stage: {{message_rest_share: {share}}}}}\n")
+        result = JourneyClassifier(book).classify_data(said(text))
+        purchase = sorted((e for e in result["evidence"] if e["for"] == "stage" and e["label"] == "purchase" and e["source"] == "message"),
+                          key=lambda e: -e["weight"])
+        assert len(purchase) >= 2
+        raw = {cue.text: cue.weight for cue in JourneyClassifier(book).stages._messages._regex + [
+            c for cues in JourneyClassifier(book).stages._messages._exact.values() for c in cues] + [
+            c for cues in JourneyClassifier(book).stages._messages._prefix.values() for c in cues]}
+        top, other = purchase[0], purchase[1]
+        expected = share * raw[other["cue"]] / raw[top["cue"]]
+        assert abs(other["weight"] / top["weight"] - expected) < 0.01, (share, purchase)
+
+
+def test_a_first_visit_after_a_forum_thread_or_a_referral_is_a_newcomer_not_a_customer(classifier: JourneyClassifier) -> None:
+    """Community and referral touchpoints look like advocacy, but next to a first visit they are how
+    a newcomer found the company: no "a customer asking what something is" rule."""
+    first_visit = {"timestamp": at(0.05), "channel": "website", "detail": "First visit, homepage"}
+    for found_us in ({"timestamp": at(0.1), "channel": "community", "kind": "earned", "detail": "Read a thread in a user forum"},
+                     {"timestamp": at(0.1), "channel": "ai_chat", "kind": "earned", "detail": "Referred from an AI assistant answer"}):
+        result = classifier.classify_data(said("Never heard of you before. What do you actually offer?", touchpoints=[found_us, first_visit]))
+        assert result["stage"] == "awareness", result["stage_scores"]
+        assert not [e for e in result["evidence"] if e["source"] == "rule"], found_us
+        referral = [e for e in result["evidence"] if e["source"] == "touchpoint" and e.get("matched") == "referred from"]
+        assert all(e["label"] == "awareness" or e["weight"] < 0 for e in referral)

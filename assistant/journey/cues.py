@@ -71,7 +71,10 @@ def _fuzzy_limit(token: str) -> int:
 class CueMatcher:
     """Finds the cues of one lexicon (say, all stage cues) in tokenised text."""
 
-    def __init__(self, cues: Iterable[Cue], negators: Iterable[str] = (), fuzzy_exclude: Iterable[str] = ()) -> None:
+    def __init__(self, cues: Iterable[Cue], negators: Iterable[str] = (), fuzzy_exclude: Iterable[str] = (),
+                 frames_from: float | None = None) -> None:
+        """``frames_from``: a regex cue at least this strong mutes the other labels' word cues inside its hit."""
+        self._frames_from = frames_from
         self._exact: dict[str, list[Cue]] = defaultdict(list)
         self._prefix: dict[str, list[Cue]] = defaultdict(list)
         self._suffix: dict[str, list[tuple[Cue, str]]] = defaultdict(list)
@@ -202,7 +205,7 @@ class CueMatcher:
                 raw.append(Match(cue, start, end, " ".join(t.text for t in tokens[start:end]), how, negated))
         if self._regex:
             raw += self._regex_matches(tokens)
-        return _resolve_overlaps(raw)
+        return _resolve_overlaps(raw, self._frames_from)
 
     def _regex_matches(self, tokens: list[Token]) -> list[Match]:
         """Regular expressions run over the tokens joined by spaces; a hit covers the tokens it
@@ -220,7 +223,7 @@ class CueMatcher:
         return found
 
 
-def _resolve_overlaps(raw: list[Match]) -> list[Match]:
+def _resolve_overlaps(raw: list[Match], frames_from: float | None = None) -> list[Match]:
     raw.sort(key=lambda m: (-(m.end - m.start), m.how == "fuzzy", -abs(m.cue.weight)))
     taken: dict[str, set[int]] = defaultdict(set)
     seen: set[tuple[str, str]] = set()
@@ -235,7 +238,13 @@ def _resolve_overlaps(raw: list[Match]) -> list[Match]:
             # A phrase refines the words in it; a positive regex is a frame around them and adds to them.
             taken[match.cue.label] |= span
         kept.append(match)
-    return kept
+    if frames_from is None:
+        return kept
+    # A strong frame is what its clause says: the words inside it are its parts, not cues of other
+    # labels ("bei eurem Referenzprogramm mitmachen" is an offer to advocate, not references being read).
+    frames = [m for m in kept if m.how == "regex" and m.cue.weight >= frames_from and not m.negated]
+    return [m for m in kept if m.how == "regex" or m.cue.weight <= 0 or not any(
+        f.cue.label != m.cue.label and f.start <= m.start and m.end <= f.end for f in frames)]
 
 
 def cues_from(label: str, cues: LanguageCues, group: str, factor: float = 1.0) -> list[Cue]:

@@ -75,7 +75,7 @@ class PersonaDetector:
             cues: list[Cue] = []
             for persona in playbook.personas:
                 cues += cues_from(persona.id, getattr(persona, part), part)
-            return CueMatcher(cues, negators, exclude)
+            return CueMatcher(cues, negators, exclude, self.config.frames_override_from)
 
         self._messages = matcher("cues")
         self._sarcasm = CueMatcher(cues_from("sarcasm", playbook.sarcasm, "sarcasm"))

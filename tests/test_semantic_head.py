@@ -1,0 +1,51 @@
+"""The semantic head: what it is trained on, that the shipped file matches the shipped playbook, and
+that the held-out set never reaches it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.journey.playbook import load_playbook
+from assistant.journey.semantic import HEAD_FILE, case_examples, fingerprint, load_head, stage_examples, train_head
+from evals.classify_eval import HELD_OUT, TRAINING_SETS
+
+
+def test_the_shipped_head_fits_the_shipped_playbook_and_names_what_it_learned_from() -> None:
+    head = load_head(HEAD_FILE)
+    playbook = load_playbook()
+    assert head is not None
+    assert head.fingerprint == fingerprint(head.model, stage_examples(playbook)), "retrain: python -m evals train semantic-head"
+    assert head.cases is not None and head.cases["files"] == [path.name for path in TRAINING_SETS]
+    texts, record = case_examples(TRAINING_SETS, playbook.stage_ids)
+    assert record["count"] == head.cases["count"] == len(texts) and record["digest"] == head.cases["digest"]
+    assert not {path.name for path in HELD_OUT} & set(head.cases["files"])
+    held_out = {text for text, _ in case_examples([p for p in HELD_OUT if p.exists()], playbook.stage_ids)[0]}
+    assert not held_out & {text for text, _ in texts}, "a held-out message is among the training conversations"
+
+
+def test_a_case_counts_as_its_weight_in_copies() -> None:
+    """Weighting a sample by 2 trains the same head as listing it twice."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(12, 5))
+    y = ["a", "b", "c"] * 4
+    twice = train_head(np.vstack([x, x[:3]]), y + y[:3], ["a", "b", "c"], "m", "t")
+    weighted = train_head(x, y, ["a", "b", "c"], "m", "t", [2.0] * 3 + [1.0] * 9)
+    assert np.allclose(twice.weights, weighted.weights, atol=1e-5) and np.allclose(twice.bias, weighted.bias, atol=1e-5)
+    plain = train_head(x, y, ["a", "b", "c"], "m", "t")
+    assert not np.allclose(plain.weights, weighted.weights, atol=1e-3)
+
+
+def test_cases_give_their_newest_message_and_a_bad_label_names_its_line(tmp_path: Path) -> None:
+    good = {"input": {"messages": [{"role": "user", "content": "Was kostet das?"}, {"role": "assistant", "content": "Gern."},
+                                   {"role": "user", "content": "Und wie lange dauert die Einführung?"}]}, "stage": "consideration"}
+    file = tmp_path / "cases.jsonl"
+    file.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "stage": "loyalty"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"cases.jsonl:3: unknown stage 'loyalty'"):
+        case_examples([file], load_playbook().stage_ids)
+    file.write_text(json.dumps(good) + "\n", encoding="utf-8")
+    found, record = case_examples([file], load_playbook().stage_ids)
+    assert found == [("Und wie lange dauert die Einführung?", "consideration")] and record["count"] == 1
