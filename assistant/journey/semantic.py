@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.journey.inputs import COMPANY_ROLES
 from assistant.journey.playbook import Playbook
 from knowledge.embeddings import Embedder
 
@@ -148,7 +149,8 @@ def case_examples(paths: Sequence[Path], labels: Sequence[str]) -> tuple[list[tu
                 continue
             case = json.loads(line)
             said = [m.get("content") or "" for m in case["input"].get("messages", [])
-                    if isinstance(m, dict) and m.get("role", "user") not in ("assistant", "system") and (m.get("content") or "").strip()]
+                    if isinstance(m, dict) and str(m.get("role") or "user").strip().lower() not in COMPANY_ROLES
+                    and (m.get("content") or "").strip()]
             if case.get("stage") not in labels:
                 raise ValueError(f"{path}:{number}: unknown stage {case.get('stage')!r}")
             if said:

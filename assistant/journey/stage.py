@@ -187,7 +187,8 @@ class StageDetector:
         index, reply = person[-1]
         words = tokens(reply.content)
         before = journey.messages[index - 1] if index > 0 else None
-        if (before is None or before.from_person or not before.content.strip() or len(words) > config.reply_max_words
+        if (before is None or before.from_person or before.role.strip().lower() == "system" or not before.content.strip()
+                or len(words) > config.reply_max_words
                 or any(t.text in DECLINES for t in words) or (words and words[0].text in self._negators)
                 or any(item.ref == index and item.source == "message" and item.weight > 0 for item in tally.items)):
             return
@@ -357,11 +358,13 @@ class StageDetector:
                                   note=f"asks about {journey.product_line}, which they do not have yet "
                                        f"(they have {', '.join(owned)}): consideration for that line"))
             later = history.totals()
-        known = sum(w for stage, w in later.items() if stage != config.first_stage) >= config.known_evidence
-        # A first visit next to a community mention is a newcomer, not a customer: customer history
-        # must also outweigh the first-contact history.
+        # A first visit next to a forum thread or a referral is a newcomer: later-stage (and customer)
+        # history must also outweigh the first-contact history to make a person known (a customer).
+        first_contact = later.get(config.first_stage, 0.0)
+        since = sum(w for stage, w in later.items() if stage != config.first_stage)
+        known = since >= config.known_evidence and since > first_contact
         as_customer = sum(later.get(stage, 0.0) for stage in config.customer_stages)
-        customer = as_customer >= config.known_evidence and as_customer > later.get(config.first_stage, 0.0)
+        customer = as_customer >= config.known_evidence and as_customer > first_contact
         if known:
             messages.items, moved = self._known_person_awareness(messages.items)
             if customer and moved > 0:
