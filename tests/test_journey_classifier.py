@@ -389,3 +389,23 @@ def test_a_first_visit_after_a_forum_thread_or_a_referral_is_a_newcomer_not_a_cu
         assert not [e for e in result["evidence"] if e["source"] == "rule"], found_us
         referral = [e for e in result["evidence"] if e["source"] == "touchpoint" and e.get("matched") == "referred from"]
         assert all(e["label"] == "awareness" or e["weight"] < 0 for e in referral)
+
+
+@pytest.mark.parametrize("text", [
+    "Ihre Empfehlung ist Paket B – gibt es darauf einen Rabatt?",
+    "Kann ich meine Frage auch im Forum stellen?",
+    "You recommended the Pro plan – is there a discount for two years?",
+    "I was referred by a partner, do you offer a discount for startups?",
+    "Can I post my question in the forum instead?",
+])
+def test_advocacy_frames_leave_their_look_alikes_alone(classifier: JourneyClassifier, text: str) -> None:
+    """A recommendation *received*, a support question in the forum: not someone advocating."""
+    assert classifier.classify_data(said(text))["stage"] != "advocacy"
+
+
+@pytest.mark.parametrize("text", [
+    "Feel free to use our numbers in the case study.",
+    "Wir haben euch an zwei Partner weiterempfohlen – gibt es dafür eine Gutschrift?",
+])
+def test_advocacy_frames_find_the_offer_next_to_its_topic_words(classifier: JourneyClassifier, text: str) -> None:
+    assert classifier.classify_data(said(text))["stage"] == "advocacy"
