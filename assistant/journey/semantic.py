@@ -159,19 +159,32 @@ def case_examples(paths: Sequence[Path], labels: Sequence[str]) -> tuple[list[tu
     return found, {"files": [Path(p).name for p in paths], "count": len(found), "weight": CASE_WEIGHT, "digest": digest}
 
 
+def embed_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Training vectors: each text clipped to ``TRAIN_MAX_CHARS`` and embedded as a query."""
+    return np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text in texts])
+
+
+def fit_stage_head(playbook: Playbook, model: str, examples: Sequence[tuple[str, str]], example_vectors: np.ndarray,
+                   cases: Sequence[tuple[str, str]] = (), case_vectors: np.ndarray | None = None,
+                   record: dict[str, Any] | None = None) -> SemanticHead:
+    """The head from embedded example sentences (weight 1) and labelled conversations
+    (``CASE_WEIGHT``); ``record`` says where the conversations came from."""
+    blocks = [example_vectors] + ([case_vectors] if cases and case_vectors is not None else [])
+    labels = [label for _, label in examples] + [label for _, label in cases]
+    weights = [1.0] * len(examples) + [CASE_WEIGHT] * len(cases)
+    head = train_head(np.vstack(blocks), labels, head_labels(playbook), model, fingerprint(model, examples), weights)
+    head.examples, head.cases = len(examples), record
+    return head
+
+
 def train_stage_head(playbook: Playbook, embedder: Embedder, case_files: Sequence[Path] = ()) -> SemanticHead:
     """The head from the playbook's example sentences and, if given, labelled conversations."""
     examples = stage_examples(playbook)
     if not examples:
         raise ValueError("the playbook has no example sentences (stages[].exemplars) to train on")
     cases, record = case_examples(case_files, playbook.stage_ids) if case_files else ([], None)
-    texts = examples + cases
-    vectors = np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text, _ in texts])
-    weights = [1.0] * len(examples) + [CASE_WEIGHT] * len(cases)
-    head = train_head(vectors, [label for _, label in texts], head_labels(playbook), embedder.name,
-                      fingerprint(embedder.name, examples), weights)
-    head.examples, head.cases = len(examples), record
-    return head
+    return fit_stage_head(playbook, embedder.name, examples, embed_texts(embedder, [text for text, _ in examples]),
+                          cases, embed_texts(embedder, [text for text, _ in cases]) if cases else None, record)
 
 
 def load_head(path: Path) -> SemanticHead | None:
