@@ -114,10 +114,10 @@ def train(
 
     if part == "semantic-head":
         from assistant.journey import train as head
-        from evals.classify_eval import TRAINING_SETS
+        from evals.classify_eval import HELD_OUT, TRAINING_SETS
 
         sys.argv = ["train", *(["--playbook", str(playbook)] if playbook else []), *(["--out", str(out)] if out else []),
-                    "--cases", *(str(path) for path in TRAINING_SETS)]
+                    "--cases", *(str(path) for path in TRAINING_SETS), "--held-out", *(str(path) for path in HELD_OUT)]
         head.main()
     elif part == "propensity":
         from assistant.container import build_container

@@ -1,6 +1,6 @@
 """Stage and persona classification through the real ``journey classify`` CLI.
 
-    .venv/bin/python -m evals.classify_eval [--cases FILE ...| --held-out] [--persona-threshold 0.5]
+    .venv/bin/python -m evals.classify_eval [--cases FILE ...| --held-out [blind4|blind5]] [--persona-threshold 0.5]
                                             [--bench-rounds 3] [--per-process 20] [--no-bench]
     .venv/bin/python -m evals.classify_eval --counts     # the set's counts, as Markdown tables
 
@@ -43,10 +43,15 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE / "datasets" / "journey_cases.jsonl"
 TRAINING_SETS = [HERE / "datasets" / name for name in (
-    "journey_cases.jsonl", "journey_dev_de.jsonl", "journey_dev_en.jsonl", "journey_blind3_de.jsonl", "journey_blind3_en.jsonl")]
+    "journey_cases.jsonl", "journey_dev_de.jsonl", "journey_dev_en.jsonl", "journey_blind3_de.jsonl", "journey_blind3_en.jsonl",
+    "journey_terse_de.jsonl", "journey_terse_en.jsonl", "journey_threads_de.jsonl", "journey_threads_en.jsonl",
+    "journey_indirect_de.jsonl", "journey_indirect_en.jsonl")]
 """The labelled sets the semantic head learns from (``python -m evals train semantic-head``).
-``journey_blind4_*`` is held out: never trained or tuned on, measured as the fresh-eyes figure."""
-HELD_OUT = [HERE / "datasets" / name for name in ("journey_blind4_de.jsonl", "journey_blind4_en.jsonl")]
+``journey_blind4_*`` and ``journey_blind5_*`` are held out: never trained or tuned on, measured
+as the fresh-eyes figures."""
+HELD_OUT_SETS = {name: [HERE / "datasets" / f"journey_{name}_{language}.jsonl" for language in ("de", "en")]
+                 for name in ("blind4", "blind5")}
+HELD_OUT = [path for paths in HELD_OUT_SETS.values() for path in paths]
 RESULTS_FILE = HERE / "results" / "classify.json"
 STAGES = ("awareness", "consideration", "purchase", "retention", "advocacy")
 PERSONAS = ("skeptic", "experience_seeker", "influencer", "budget_owner", "technical_expert")
@@ -429,8 +434,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="JSONL file(s) of labelled cases.")
-    chosen.add_argument("--held-out", action="store_true",
-                        help="The held-out set (journey_blind4_*): figures only, the cases it gets wrong are listed nowhere.")
+    chosen.add_argument("--held-out", nargs="?", const="all", choices=["all", *HELD_OUT_SETS],
+                        help="The held-out sets (journey_blind4_*, journey_blind5_*; all unless one is named): "
+                             "figures only, the cases it gets wrong are listed nowhere.")
     parser.add_argument("--journey", help="Command that runs the CLI (default: `journey` beside this Python).")
     parser.add_argument("--persona-threshold", type=float, default=0.5, help="Persona confidence below this counts as abstaining.")
     parser.add_argument("--bench-rounds", type=int, default=3, help="How many times the set is repeated for the warm timing.")
@@ -440,7 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--counts", action="store_true", help="Only print the set's counts (Markdown) and exit.")
     args = parser.parse_args(argv)
     if args.held_out:
-        args.cases = HELD_OUT
+        args.cases = HELD_OUT if args.held_out == "all" else HELD_OUT_SETS[args.held_out]
     cases = [case for path in args.cases for case in load_cases(path)]
     source = " + ".join(path.name for path in args.cases)
     if args.counts:

@@ -275,3 +275,21 @@ def test_every_labelled_set_loads_with_valid_labels_and_ids_unique_across_sets()
         assert {c.persona for c in cases} - {None} == set(ce.PERSONAS), path.name
         seen.update(c.id for c in cases)
     assert [i for i, n in seen.items() if n > 1] == []
+
+
+def test_a_held_out_run_names_one_set_and_keeps_its_cases_to_itself(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--held-out blind5`` classifies that set only (through the CLI) and lists no case, on screen or in the file."""
+    with pytest.raises(SystemExit):
+        ce.main(["--held-out", "blind9"])
+    with pytest.raises(SystemExit):
+        ce.main(["--held-out", "blind5", "--cases", str(CASES_FILE)])
+    capsys.readouterr()
+    output = tmp_path / "held_out.json"
+    report = ce.main(["--held-out", "blind5", "--no-bench", "--output", str(output)])
+    shown = capsys.readouterr().out
+    written = json.loads(output.read_text(encoding="utf-8"))
+    assert written["cases_files"] == [str(path) for path in ce.HELD_OUT_SETS["blind5"]]
+    assert report["stage"]["groups"]["all"]["n"] == sum(len(ce.load_cases(p)) for p in ce.HELD_OUT_SETS["blind5"])
+    assert "predictions" not in written and "wrong" not in written["stage"] and "wrong" not in written["persona"]
+    ids = {case.id for path in ce.HELD_OUT_SETS["blind5"] for case in ce.load_cases(path)}
+    assert not any(case_id in shown for case_id in ids)

@@ -396,6 +396,8 @@ def test_a_first_visit_after_a_forum_thread_or_a_referral_is_a_newcomer_not_a_cu
     "Kann ich meine Frage auch im Forum stellen?",
     "You recommended the Pro plan – is there a discount for two years?",
     "I was referred by a partner, do you offer a discount for startups?",
+    "Our supplier referred us to you, can you send the price list?",
+    "We got referred by our integrator, what do you offer?",
     "Can I post my question in the forum instead?",
 ])
 def test_advocacy_frames_leave_their_look_alikes_alone(classifier: JourneyClassifier, text: str) -> None:

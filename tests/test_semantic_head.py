@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import HEAD_FILE, case_examples, fingerprint, load_head, stage_examples, train_head
+from assistant.journey.semantic import (HEAD_FILE, case_examples, fingerprint, load_head, newest_messages, same_text,
+                                       stage_examples, train_head)
 from evals.classify_eval import HELD_OUT, TRAINING_SETS
 
 
@@ -20,11 +21,26 @@ def test_the_shipped_head_fits_the_shipped_playbook_and_names_what_it_learned_fr
     assert head is not None
     assert head.fingerprint == fingerprint(head.model, stage_examples(playbook)), "retrain: python -m evals train semantic-head"
     assert head.cases is not None and head.cases["files"] == [path.name for path in TRAINING_SETS]
-    texts, record = case_examples(TRAINING_SETS, playbook.stage_ids)
+    texts, record = case_examples(TRAINING_SETS, playbook.stage_ids, HELD_OUT)
     assert record["count"] == head.cases["count"] == len(texts) and record["digest"] == head.cases["digest"]
     assert not {path.name for path in HELD_OUT} & set(head.cases["files"])
-    held_out = {text for text, _ in case_examples([p for p in HELD_OUT if p.exists()], playbook.stage_ids)[0]}
-    assert not held_out & {text for text, _ in texts}, "a held-out message is among the training conversations"
+    assert head.cases["held_out"] == [path.name for path in HELD_OUT]
+    held_out = {same_text(text) for text, _ in newest_messages(HELD_OUT, playbook.stage_ids)}
+    assert not held_out & {same_text(text) for text, _ in texts}, "a held-out message is among the training conversations"
+
+
+def test_a_training_message_that_a_held_out_set_also_has_is_not_learned(tmp_path: Path) -> None:
+    def case(text: str, stage: str) -> str:
+        return json.dumps({"input": {"messages": [{"role": "user", "content": text}]}, "stage": stage})
+    training, held_out = tmp_path / "train.jsonl", tmp_path / "held_out.jsonl"
+    training.write_text("\n".join([case("Pricing?", "purchase"), case("Do you have an API?", "consideration")]) + "\n",
+                        encoding="utf-8")
+    held_out.write_text(case("pricing ?", "purchase") + "\n" + case("  PRICING? ", "purchase") + "\n", encoding="utf-8")
+    stages = load_playbook().stage_ids
+    assert case_examples([training], stages)[0] == [("Pricing?", "purchase"), ("Do you have an API?", "consideration")]
+    found, record = case_examples([training], stages, [held_out])
+    assert found == [("Do you have an API?", "consideration")]
+    assert record["count"] == 1 and record["left_out_as_held_out"] == 1 and record["held_out"] == ["held_out.jsonl"]
 
 
 def test_a_case_counts_as_its_weight_in_copies() -> None:
@@ -49,3 +65,12 @@ def test_cases_give_their_newest_message_and_a_bad_label_names_its_line(tmp_path
     file.write_text(json.dumps(good) + "\n", encoding="utf-8")
     found, record = case_examples([file], load_playbook().stage_ids)
     assert found == [("Und wie lange dauert die Einführung?", "consideration")] and record["count"] == 1
+
+
+def test_head_cv_folds_pair_the_languages_of_a_set() -> None:
+    from evals.head_cv import folds
+
+    grouped = folds(list(TRAINING_SETS))
+    assert list(grouped) == ["cases", "dev", "blind3", "terse", "threads", "indirect"]
+    assert all(len(paths) == (1 if name == "cases" else 2) for name, paths in grouped.items())
+    assert not {path for paths in grouped.values() for path in paths} & set(HELD_OUT)
