@@ -27,7 +27,7 @@ import numpy as np
 from assistant.journey.classifier import JourneyClassifier
 from assistant.journey.playbook import load_playbook
 from assistant.journey.semantic import CASE_WEIGHT, SemanticScorer, case_examples, embed_texts, fit_stage_head, stage_examples
-from evals.classify_eval import HELD_OUT_SETS, TRAINING_SETS, format_table, load_cases, macro_f1
+from evals.classify_eval import HELD_OUT, HELD_OUT_SETS, TRAINING_SETS, Case, format_table, load_cases, macro_f1
 from knowledge.embeddings import create_embedder
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "head_cv.json"
@@ -49,7 +49,7 @@ def run(output: Path = RESULTS_FILE, held_out: bool = True, training_sets: list[
     sets = folds(TRAINING_SETS if training_sets is None else training_sets)
     examples = stage_examples(playbook)
     example_vectors = embed_texts(embedder, [text for text, _ in examples])
-    held_out_files = [path for paths in HELD_OUT_SETS.values() for path in paths if path.exists()]
+    held_out_files = [path for path in HELD_OUT if path.exists()]
     fold_cases = {fold: case_examples(paths, playbook.stage_ids, held_out_files)[0] for fold, paths in sets.items()}
     fold_vectors = {fold: embed_texts(embedder, [text for text, _ in found]) for fold, found in fold_cases.items()}
 
@@ -60,30 +60,31 @@ def run(output: Path = RESULTS_FILE, held_out: bool = True, training_sets: list[
                               np.vstack([fold_vectors[fold] for fold in kept]) if kept else None)
         return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
 
-    def stage_f1(scorer: SemanticScorer, paths: list[Path]) -> float:
+    def stage_f1(scorer: SemanticScorer, cases: list[Case]) -> float:
         classifier = JourneyClassifier(playbook, scorer)
-        cases = [case for path in paths for case in load_cases(path)]
         predicted = [classifier.classify_data(case.input)["stage"] for case in cases]
         return macro_f1([case.stage for case in cases], predicted, playbook.stage_ids)
 
     examples_only = head_without(None, with_cases=False)
     rows = []
     for fold, paths in sets.items():
-        rows.append({"set": fold, "cases": sum(len(load_cases(p)) for p in paths), "examples_only": stage_f1(examples_only, paths),
-                     "with_other_sets": stage_f1(head_without(fold, with_cases=True), paths)})
+        cases = [case for path in paths for case in load_cases(path)]
+        rows.append({"set": fold, "cases": len(cases), "examples_only": stage_f1(examples_only, cases),
+                     "with_other_sets": stage_f1(head_without(fold, with_cases=True), cases)})
     mean = {key: float(np.mean([r[key] for r in rows])) for key in ("examples_only", "with_other_sets")}
     rows.append({"set": "mean of the left-out sets", "cases": sum(r["cases"] for r in rows), **mean})
     shipped = head_without(None, with_cases=True) if held_out else None
     for name, paths in (HELD_OUT_SETS.items() if held_out else []):
-        files = [path for path in paths if path.exists()]
-        if files:
-            rows.append({"set": f"{name} (held out)", "cases": sum(len(load_cases(p)) for p in files),
-                         "examples_only": stage_f1(examples_only, files), "with_other_sets": stage_f1(shipped, files)})
+        cases = [case for path in paths if path.exists() for case in load_cases(path)]
+        if cases:
+            rows.append({"set": f"{name} (held out)", "cases": len(cases),
+                         "examples_only": stage_f1(examples_only, cases), "with_other_sets": stage_f1(shipped, cases)})
     print(format_table(["left-out set", "cases", "head: examples only", "head: examples + the other sets", "difference"],
                        ([r["set"], r["cases"], round(r["examples_only"], 3), round(r["with_other_sets"], 3),
                          f"{r['with_other_sets'] - r['examples_only']:+.3f}"] for r in rows)))
     seconds = time.perf_counter() - started
-    print(f"\nstage macro-F1; the held-out rows use the head trained on all of {', '.join(sets)} (the shipped one); {seconds:.0f} s")
+    shown = f"; the held-out rows use the head trained on all of {', '.join(sets)} (the shipped one)" if held_out else ""
+    print(f"\nstage macro-F1{shown}; {seconds:.0f} s")
     report = {"rows": rows, "case_weight": CASE_WEIGHT, "seconds": round(seconds, 1)}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -98,6 +99,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sets", type=Path, nargs="+",
                         help="Training sets to cross-validate instead of TRAINING_SETS (a *_de/*_en pair is one fold).")
     args = parser.parse_args(argv)
+    for path in args.sets or []:
+        if not path.is_file():
+            parser.error(f"--sets: no such file: {path}")
+        if path.resolve() in {held.resolve() for held in HELD_OUT}:
+            parser.error(f"--sets: {path.name} is a held-out set; nothing may train on it")
     return run(args.output, held_out=not args.no_held_out, training_sets=args.sets)
 
 

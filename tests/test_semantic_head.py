@@ -74,3 +74,14 @@ def test_head_cv_folds_pair_the_languages_of_a_set() -> None:
     assert list(grouped) == ["cases", "dev", "blind3", "terse", "threads", "indirect"]
     assert all(len(paths) == (1 if name == "cases" else 2) for name, paths in grouped.items())
     assert not {path for paths in grouped.values() for path in paths} & set(HELD_OUT)
+
+
+def test_head_cv_refuses_a_missing_set_or_a_held_out_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from evals.head_cv import main
+
+    with pytest.raises(SystemExit):
+        main(["--sets", "no/such/set.jsonl"])
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--sets", str(TRAINING_SETS[0]), str(HELD_OUT[0])])
+    assert "is a held-out set" in capsys.readouterr().err

