@@ -106,7 +106,8 @@ def train(
     workspace: Annotated[Path | None, typer.Option(help="Workspace whose profile store the propensities are learned from.")] = None,
 ) -> None:
     """Train a learned part reproducibly. `semantic-head`: the stage model's head from the
-    playbook's example sentences and the project's labelled sets, never the held-out one
+    playbook's example sentences and the project's labelled sets, and the persona head from the
+    same sets' personas, never the held-out ones
     (deterministic; commit the file). `propensity`: what preceded
     progress in a workspace's history, per action and context, written as JSON for review."""
     import json

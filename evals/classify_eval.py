@@ -228,6 +228,11 @@ def evaluate(cases: Sequence[Case], results: Sequence[dict[str, Any]], threshold
                          "wrong": [{"id": cases[i].id, "expected": gold[i], "got": pred[i],
                                     "confidence": results[i].get(f"{field}_confidence"), "tags": list(cases[i].tags)}
                                    for i in labelled if gold[i] != pred[i]]}
+    # The stricter persona figure: null-labelled cases count too, a persona named for one is a false positive.
+    every_gold = [c.persona for c in cases]
+    every_pred = [r.get("persona") if isinstance(r.get("persona"), str) else None for r in results]
+    report["persona"]["with_null_cases"] = {"n": len(cases), "macro_f1": macro_f1(
+        every_gold, every_pred, label_set(every_gold, every_pred, PERSONAS))}
     report["persona_abstention"] = abstention_report(cases, results, threshold)
     problems: dict[str, int] = {}
     for result in results:
@@ -409,6 +414,10 @@ def print_report(report: dict[str, Any], show_cases: bool = True) -> None:
         print(f"\n== {field} ({'cases labelled null left out' if field == 'persona' else 'all cases'})")
         print(format_table(["group", "n", "accuracy", "macro-F1"],
                            ([name, s["n"], s["accuracy"], s["macro_f1"]] for name, s in block["groups"].items())))
+        if "with_null_cases" in block:
+            strict = block["with_null_cases"]
+            print(f"counting the cases labelled null too ({strict['n']}; a persona named for one counts against it): "
+                  f"macro-F1 {_cell(strict['macro_f1'])}")
         print(f"\nconfusion matrix ({field}, rows = gold):\n{format_confusion(block['confusion'])}")
         print("\n" + format_table(["label", "precision", "recall", "F1", "support"],
                                   ([k, s["precision"], s["recall"], s["f1"], s["support"]] for k, s in block["per_label"].items())))

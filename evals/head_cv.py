@@ -1,4 +1,4 @@
-"""Does the semantic head gain from the labelled conversations on sets it has not seen?
+"""Do the semantic heads gain from the labelled conversations on sets they have not seen?
 
     .venv/bin/python -m evals head-cv [--no-held-out] [--sets FILE ...]     # about 2 minutes on 2 cores
 
@@ -10,7 +10,12 @@ one set), trains a head on the examples and the other sets exactly as the shippe
 alternative: a head from the example sentences alone. The mean over the left-out sets is the
 figure to compare settings by. It also reports each held-out set (``HELD_OUT_SETS``) with both
 heads, unless ``--no-held-out``: while trying changes, leave them out and read them once at the
-end. Stage macro-F1, in process (the same classifier the CLI runs). Prints a table and writes
+end. Stage macro-F1, in process (the same classifier the CLI runs).
+
+The persona head learns from nothing but the labelled conversations, so its columns compare the
+playbook's cues alone with the cues plus a persona head trained on the other sets (persona
+macro-F1, cases labelled null left out, as ``classify`` counts it; and "strict", where a persona
+named for a null-labelled case counts against that persona). Prints a table and writes
 ``evals/results/head_cv.json``.
 """
 
@@ -26,8 +31,12 @@ import numpy as np
 
 from assistant.journey.classifier import JourneyClassifier
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import CASE_WEIGHT, SemanticScorer, case_examples, embed_texts, fit_stage_head, stage_examples
+from assistant.journey.semantic import (CASE_WEIGHT, SemanticHead, SemanticScorer, case_examples, embed_texts,
+                                       fit_persona_head, fit_stage_head, persona_cases, stage_examples)
 from evals.classify_eval import HELD_OUT, HELD_OUT_SETS, TRAINING_SETS, Case, format_table, load_cases, macro_f1
+
+SCORES = ("examples_only", "with_other_sets", "persona_cues_only", "persona_with_other_sets",
+          "persona_strict_cues_only", "persona_strict_with_other_sets")
 from knowledge.embeddings import create_embedder
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "head_cv.json"
@@ -52,39 +61,57 @@ def run(output: Path = RESULTS_FILE, held_out: bool = True, training_sets: list[
     held_out_files = [path for path in HELD_OUT if path.exists()]
     fold_cases = {fold: case_examples(paths, playbook.stage_ids, held_out_files)[0] for fold, paths in sets.items()}
     fold_vectors = {fold: embed_texts(embedder, [text for text, _ in found]) for fold, found in fold_cases.items()}
+    fold_personas = {fold: persona_cases(paths, playbook, held_out_files)[0] for fold, paths in sets.items()}
+    for fold, found in fold_personas.items():  # the same newest messages: their vectors are reused
+        assert [text for text, _ in found] == [text for text, _ in fold_cases[fold]], fold
 
     def head_without(left_out: str | None, with_cases: bool) -> SemanticScorer:
         kept = [fold for fold in fold_cases if with_cases and fold != left_out]
         cases = [case for fold in kept for case in fold_cases[fold]]
-        head = fit_stage_head(playbook, embedder.name, examples, example_vectors, cases,
-                              np.vstack([fold_vectors[fold] for fold in kept]) if kept else None)
-        return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
+        vectors = np.vstack([fold_vectors[fold] for fold in kept]) if kept else None
+        head = fit_stage_head(playbook, embedder.name, examples, example_vectors, cases, vectors)
+        persona: SemanticHead | None = None
+        if vectors is not None:
+            persona = fit_persona_head(playbook, embedder.name, [case for fold in kept for case in fold_personas[fold]], vectors)
+        return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars, persona)
 
-    def stage_f1(scorer: SemanticScorer, cases: list[Case]) -> float:
+    def scores(scorer: SemanticScorer, cases: list[Case]) -> tuple[float, float, float]:
+        """Stage macro-F1, persona macro-F1 (null-labelled cases left out) and the strict persona figure."""
         classifier = JourneyClassifier(playbook, scorer)
-        predicted = [classifier.classify_data(case.input)["stage"] for case in cases]
-        return macro_f1([case.stage for case in cases], predicted, playbook.stage_ids)
+        results = [classifier.classify_data(case.input) for case in cases]
+        stage = macro_f1([case.stage for case in cases], [r["stage"] for r in results], playbook.stage_ids)
+        labelled = [(case.persona, r["persona"]) for case, r in zip(cases, results, strict=True) if case.persona is not None]
+        persona = macro_f1([g for g, _ in labelled], [p for _, p in labelled], playbook.persona_ids)
+        strict = macro_f1([case.persona for case in cases], [r["persona"] for r in results], playbook.persona_ids)
+        return stage, persona, strict
+
+    def row(name: str, cases: list[Case], baseline: SemanticScorer, trained: SemanticScorer) -> dict[str, Any]:
+        (stage_0, persona_0, strict_0), (stage_1, persona_1, strict_1) = scores(baseline, cases), scores(trained, cases)
+        return {"set": name, "cases": len(cases), "examples_only": stage_0, "with_other_sets": stage_1,
+                "persona_cues_only": persona_0, "persona_with_other_sets": persona_1,
+                "persona_strict_cues_only": strict_0, "persona_strict_with_other_sets": strict_1}
 
     examples_only = head_without(None, with_cases=False)
     rows = []
     for fold, paths in sets.items():
-        cases = [case for path in paths for case in load_cases(path)]
-        rows.append({"set": fold, "cases": len(cases), "examples_only": stage_f1(examples_only, cases),
-                     "with_other_sets": stage_f1(head_without(fold, with_cases=True), cases)})
-    mean = {key: float(np.mean([r[key] for r in rows])) for key in ("examples_only", "with_other_sets")}
+        rows.append(row(fold, [case for path in paths for case in load_cases(path)], examples_only,
+                        head_without(fold, with_cases=True)))
+    mean = {key: float(np.mean([r[key] for r in rows])) for key in SCORES}
     rows.append({"set": "mean of the left-out sets", "cases": sum(r["cases"] for r in rows), **mean})
     shipped = head_without(None, with_cases=True) if held_out else None
-    for name, paths in (HELD_OUT_SETS.items() if held_out else []):
+    for name, paths in (HELD_OUT_SETS.items() if held_out and shipped else []):
         cases = [case for path in paths if path.exists() for case in load_cases(path)]
         if cases:
-            rows.append({"set": f"{name} (held out)", "cases": len(cases),
-                         "examples_only": stage_f1(examples_only, cases), "with_other_sets": stage_f1(shipped, cases)})
-    print(format_table(["left-out set", "cases", "head: examples only", "head: examples + the other sets", "difference"],
+            rows.append(row(f"{name} (held out)", cases, examples_only, shipped))
+    print(format_table(["left-out set", "cases", "stage: examples only", "stage: + other sets", "difference",
+                        "persona: cues only", "persona: + head", "strict: cues only", "strict: + head"],
                        ([r["set"], r["cases"], round(r["examples_only"], 3), round(r["with_other_sets"], 3),
-                         f"{r['with_other_sets'] - r['examples_only']:+.3f}"] for r in rows)))
+                         f"{r['with_other_sets'] - r['examples_only']:+.3f}", round(r["persona_cues_only"], 3),
+                         round(r["persona_with_other_sets"], 3), round(r["persona_strict_cues_only"], 3),
+                         round(r["persona_strict_with_other_sets"], 3)] for r in rows)))
     seconds = time.perf_counter() - started
-    shown = f"; the held-out rows use the head trained on all of {', '.join(sets)} (the shipped one)" if held_out else ""
-    print(f"\nstage macro-F1{shown}; {seconds:.0f} s")
+    shown = f"; the held-out rows use the heads trained on all of {', '.join(sets)} (the shipped ones)" if held_out else ""
+    print(f"\nstage and persona macro-F1{shown}; {seconds:.0f} s")
     report = {"rows": rows, "case_weight": CASE_WEIGHT, "seconds": round(seconds, 1)}
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

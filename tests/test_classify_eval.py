@@ -123,6 +123,9 @@ def test_per_tag_and_per_language_breakdown(small_run: tuple[list[Case], list[di
     assert persona["all"]["n"] == 3  # the two null cases are left out
     assert persona["all"]["accuracy"] == pytest.approx(2 / 3)
     assert persona["tag:short"]["n"] == 0
+    # counting the null cases too: en-2's and de-3's personas are false positives of budget_owner and skeptic
+    # (budget_owner 2/3, technical_expert 1, skeptic 0, influencer 0)
+    assert report["persona"]["with_null_cases"] == {"n": 5, "macro_f1": pytest.approx((2 / 3 + 1 + 0 + 0) / 4)}
     assert [w["id"] for w in report["stage"]["wrong"]] == ["de-1", "de-3"]
     assert report["persona"]["wrong"] == [{"id": "de-2", "expected": "skeptic", "got": "influencer", "confidence": 0.8,
                                            "tags": ["history"]}]

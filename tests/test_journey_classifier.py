@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from assistant.journey import InvalidJourneyInput, JourneyClassifier, load_playbook
+from assistant.journey.classifier import parse_input
 from assistant.journey.cues import Cue, CueMatcher
 from assistant.journey.profile_input import ContactNotFound, journey_input_for_contact
 from assistant.journey.text import parse_pattern, tokenize
@@ -228,6 +229,41 @@ def test_bad_input_is_named(classifier: JourneyClassifier) -> None:
         classifier.classify_data(["not", "an", "object"])
     result = classifier.classify_data({"messages": ["Was kostet das?"], "expected_stage": "purchase"})
     assert result["stage"] == "purchase" and result["ignored_fields"] == ["expected_stage"]
+
+
+@pytest.mark.parametrize(("text", "persona"), [
+    ("Honestly, every vendor promises that. Why should I believe it works for us?", "skeptic"),
+    ("What will this save us per year compared to what we pay now?", "budget_owner"),
+])
+def test_the_semantic_model_reads_a_persona_no_cue_names(classifier: JourneyClassifier, text: str, persona: str) -> None:
+    cues_only = JourneyClassifier(load_playbook())
+    assert cues_only.classify_data(said(text))["persona"] is None, "the cues alone name this one: pick another example"
+    result = classifier.classify_data(said(text))
+    assert result["persona"] == persona, result["persona_scores"]
+    read = [e for e in result["evidence"] if e["for"] == "persona" and e["source"] == "semantic"]
+    assert read and read[0]["label"] == persona and read[0]["weight"] > 0 and read[0]["ref"] == 0
+    assert read[0]["note"].startswith(f"the message reads like {persona} (p = ") and "like nobody in particular" in read[0]["note"]
+
+
+def test_the_persona_reading_is_a_playbook_setting_and_clear_evidence_needs_no_model(classifier: JourneyClassifier) -> None:
+    from assistant.journey.persona import PersonaDetector
+
+    text = "Honestly, every vendor promises that. Why should I believe it works for us?"
+    playbook = load_playbook()
+    persona_scoring = playbook.scoring.persona.model_copy(update={"semantic_weight": 0.0})
+    off = playbook.model_copy(update={"scoring": playbook.scoring.model_copy(update={"persona": persona_scoring})})
+    assert JourneyClassifier(off, classifier.semantic).classify_data(said(text))["persona"] is None
+    asked: list[str] = []
+
+    def reading(message: str) -> dict[str, float]:
+        asked.append(message)
+        return {"skeptic": 0.1, "technical_expert": 0.2, "none": 0.7}
+
+    detector = PersonaDetector(playbook)
+    quiet = detector.detect(parse_input(said("Hallo, habt ihr kurz Zeit?")), semantic=reading)
+    assert asked == ["Hallo, habt ihr kurz Zeit?"] and quiet.persona is None  # reads like nobody: names nobody
+    sure = detector.detect(parse_input(said("What discount and payment terms do you offer?", job_title="CFO")), semantic=reading)
+    assert len(asked) == 1 and sure.persona == "budget_owner", "title and words decided: the model was not asked"
 
 
 def test_the_classifier_works_without_the_semantic_model() -> None:

@@ -1,5 +1,5 @@
-"""The semantic head: what it is trained on, that the shipped file matches the shipped playbook, and
-that the held-out set never reaches it."""
+"""The semantic heads (stage and persona): what they are trained on, that the shipped files match the
+shipped playbook, and that the held-out sets never reach them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import (HEAD_FILE, case_examples, fingerprint, load_head, newest_messages, same_text,
+from assistant.journey.semantic import (HEAD_FILE, NO_PERSONA, PERSONA_HEAD_FILE, case_examples, fingerprint, load_head,
+                                       load_persona_head, newest_messages, persona_cases, persona_labels, same_text,
                                        stage_examples, train_head)
 from evals.classify_eval import HELD_OUT, TRAINING_SETS
 
@@ -27,6 +28,38 @@ def test_the_shipped_head_fits_the_shipped_playbook_and_names_what_it_learned_fr
     assert head.cases["held_out"] == [path.name for path in HELD_OUT]
     held_out = {same_text(text) for text, _ in newest_messages(HELD_OUT, playbook.stage_ids)}
     assert not held_out & {same_text(text) for text, _ in texts}, "a held-out message is among the training conversations"
+
+
+def test_the_shipped_persona_head_fits_the_shipped_playbook_and_never_saw_a_held_out_message() -> None:
+    playbook = load_playbook()
+    stage_head = load_head(HEAD_FILE)
+    assert stage_head is not None
+    head = load_persona_head(playbook, stage_head.model)
+    assert head is not None, "retrain: python -m evals train semantic-head"
+    assert head.labels == [*playbook.persona_ids, NO_PERSONA]
+    assert head.cases is not None and head.cases["files"] == [path.name for path in TRAINING_SETS]
+    texts, record = persona_cases(TRAINING_SETS, playbook, HELD_OUT)
+    assert record["count"] == head.cases["count"] == len(texts) and record["digest"] == head.cases["digest"]
+    assert {label for _, label in texts} == set(persona_labels(playbook)), "every persona and none is learned"
+    held_out = {same_text(text) for text, _ in newest_messages(HELD_OUT, playbook.stage_ids)}
+    assert not held_out & {same_text(text) for text, _ in texts}, "a held-out message is among the persona head's conversations"
+    # another model's vectors, or other personas, do not fit it: such a playbook works on its cues
+    assert load_persona_head(playbook, "another/model") is None
+    other = playbook.model_copy(update={"personas": playbook.personas[:4]})
+    assert load_persona_head(other, stage_head.model) is None
+
+
+def test_persona_cases_read_null_as_none_and_name_a_bad_persona_with_its_line(tmp_path: Path) -> None:
+    def case(text: str, persona: str | None) -> str:
+        return json.dumps({"input": {"messages": [{"role": "user", "content": text}]}, "stage": "consideration", "persona": persona})
+    file = tmp_path / "cases.jsonl"
+    file.write_text("\n".join([case("Has it got an API?", "technical_expert"), case("Hallo", None)]) + "\n", encoding="utf-8")
+    playbook = load_playbook()
+    found, record = persona_cases([file], playbook)
+    assert found == [("Has it got an API?", "technical_expert"), ("Hallo", NO_PERSONA)] and record["weight"] == 1.0
+    file.write_text(case("Has it got an API?", "engineer") + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"cases.jsonl:1: unknown persona 'engineer'"):
+        persona_cases([file], playbook)
 
 
 def test_a_training_message_that_a_held_out_set_also_has_is_not_learned(tmp_path: Path) -> None:

@@ -100,9 +100,10 @@ class JourneyClassifier:
 
     def classify(self, journey: JourneyInput) -> Classification:
         tokens = TokenCache()
-        signal = self.semantic.stage_probabilities if self.semantic is not None else None
-        stage = self.stages.detect(journey, tokens, signal)
-        persona = self.personas.detect(journey, tokens)
+        semantic = self.semantic
+        stage = self.stages.detect(journey, tokens, semantic.stage_probabilities if semantic is not None else None)
+        reads_persona = semantic is not None and semantic.persona is not None
+        persona = self.personas.detect(journey, tokens, semantic.persona_probabilities if reads_persona else None)
         return Classification(stage, persona, self._language(journey), journey.unknown_fields)
 
     def classify_data(self, data: Any) -> dict[str, Any]:

@@ -2,8 +2,12 @@
 
 Each persona's score is a sum of weighted evidence: the job title and department (cues such as
 ``Einkauf*`` or ``engineer``), the CRM buying role, the person's messages (all of them, older
-ones fading slowly: a persona is stable, unlike a stage) and the content they consumed
-(touchpoint types, channels and words, fading over months). A role the person names themselves
+ones fading slowly: a persona is stable, unlike a stage), the content they consumed
+(touchpoint types, channels and words, fading over months) and, with the packaged model, how the
+newest message reads (``semantic``: "the message reads like skeptic (p = 0.71; like nobody in
+particular 0.12)", weight ``semantic_weight`` × (p − p(none)) for each persona with p ≥
+``semantic_min``; a head learned from the project's labelled conversations, see
+``assistant.journey.semantic``). A role the person names themselves
 in a message ("I'm the CFO", "as IT lead", "ich bin Elektroingenieur", "I'm with the procurement
 department") counts like a job title: the few words after such an introduction go through the
 title and department cues. Too little evidence is reported as
@@ -14,16 +18,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.journey.cues import Cue, CueMatcher, cues_from, known_words, weight_table
 from assistant.journey.evidence import Evidence, Tally, confidence, from_match, rounded, softmax
 from assistant.journey.inputs import JourneyInput
 from assistant.journey.playbook import Playbook, normalized_key
+from assistant.journey.semantic import NO_PERSONA
 from assistant.journey.stage import decay
 from assistant.journey.text import TokenCache, snippet
 
 PER_TOUCHPOINT_CAP = 2.0
+PersonaSignal = Callable[[str], dict[str, float]]
+"""Text → probability per persona (and ``none``): the semantic model's reading."""
 SELF_DESCRIPTION = re.compile(
     r"(?:\b(?:i am|i['’]m|im|i work (?:as|in|for|on)|i run|i lead|i head(?: up)?|i manage|as|here from|writing from"
     r"|my role is|my title is|in my role as"
@@ -87,7 +95,9 @@ class PersonaDetector:
         self._channels = weight_table((p.id, p.content.channels) for p in playbook.personas)
         self._roles = weight_table((p.id, p.buying_roles) for p in playbook.personas)
 
-    def detect(self, journey: JourneyInput, tokens: TokenCache | None = None) -> PersonaResult:
+    def detect(self, journey: JourneyInput, tokens: TokenCache | None = None,
+               semantic: PersonaSignal | None = None) -> PersonaResult:
+        """``semantic`` gives persona probabilities for a text (the semantic model), if available."""
         tokens = tokens or TokenCache()
         config = self.config
         tally = Tally()
@@ -106,7 +116,39 @@ class PersonaDetector:
         tally.add_group(self._self_described(journey, tokens), config.title_cap, config.self_description_factor)
         tally.items += self._message_evidence(journey, tokens).items
         tally.items += self._content_evidence(journey, tokens).items
+        if not self._decided(tally.items):
+            tally.items += self._semantic_evidence(journey, tokens, semantic)
         return self._decide(tally.items)
+
+    def _decided(self, items: list[Evidence]) -> bool:
+        """The title, words and content already name a persona clearly: the model is not asked."""
+        skip = self.config.semantic_skip_score
+        if skip is None:
+            return False
+        scores: dict[str, float] = defaultdict(float)
+        for item in items:
+            scores[item.label] += item.weight
+        ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
+        return ranked[0] >= skip and ranked[0] - ranked[1] >= self.config.semantic_skip_margin
+
+    def _semantic_evidence(self, journey: JourneyInput, tokens: TokenCache, semantic: PersonaSignal | None) -> list[Evidence]:
+        """How the newest message reads: for each persona the model gives at least ``semantic_min``
+        and more than ``none`` ("says nothing about who asks"), ``semantic_weight`` × the lead over
+        ``none``. A message that reads as much like nobody as like an engineer names nobody."""
+        config = self.config
+        person = journey.person_messages()
+        if semantic is None or not person or config.semantic_weight == 0:
+            return []
+        index, message = person[-1]
+        if not tokens(message.content):
+            return []
+        probabilities = semantic(message.content)
+        nobody = probabilities.get(NO_PERSONA, 0.0)
+        return [Evidence("persona", persona, "semantic", config.semantic_weight * (probability - nobody), index,
+                         snippet(message.content), "semantic model", at=message.timestamp,
+                         note=f"the message reads like {persona} (p = {probability:.2f}; like nobody in particular {nobody:.2f})")
+                for persona, probability in probabilities.items()
+                if persona in self.personas and probability >= config.semantic_min and probability > nobody]
 
     def _self_described(self, journey: JourneyInput, tokens: TokenCache) -> list[Evidence]:
         """Title and department cues in the roles people name for themselves, strongest per persona."""

@@ -227,6 +227,10 @@ class PersonaScoring(_Strict):
     content_half_life_days: Positive = 180.0
     content_cap: Positive = 2.0
     min_signal: Positive = 1.2
+    semantic_weight: Annotated[float, Field(ge=0)] = 3.0
+    semantic_min: Probability = 0.4
+    semantic_skip_score: Positive | None = 3.0
+    semantic_skip_margin: Annotated[float, Field(ge=0)] = 2.0
     secondary_min: Probability = 0.2
     temperature: Positive = 1.0
     evidence_scale: Positive = 2.0

@@ -17,6 +17,14 @@ initialisation, full-batch gradient descent, no randomness) and ships as
 ``semantic_head.jsonl``, tagged with a fingerprint of the model and of the example sentences
 (the labelled cases are recorded in its header, not in the fingerprint: they do not ship).
 A company playbook with other examples gets a head trained on them when it is first loaded.
+
+A second head on the same vector reads the buyer type: ``persona_head.jsonl``, a probability per
+persona and for ``none`` (the message says nothing about who is asking), learned from the newest
+message of each labelled conversation with its persona (``null`` → ``none``). It needs labelled
+conversations, not example sentences, so it is trained with the stage head and ships with it;
+it applies to a playbook with the same persona ids (a company playbook with other personas
+works on its cues alone). The vector is the stage head's, so the reading costs no second pass
+of the model when the stage detector asked it first.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ CACHE_SIZE = 4096
 
 SMALL_TALK = "small_talk"
 """The head's extra label for messages that say nothing about a stage ("ok", "danke")."""
+PERSONA_HEAD_FILE = Path(__file__).resolve().parent / "persona_head.jsonl"
+NO_PERSONA = "none"
+"""The persona head's extra label: the message says nothing about who is asking."""
 
 
 def stage_examples(playbook: Playbook) -> list[tuple[str, str]]:
@@ -60,6 +71,15 @@ def stage_examples(playbook: Playbook) -> list[tuple[str, str]]:
 
 def head_labels(playbook: Playbook) -> list[str]:
     return [*playbook.stage_ids, SMALL_TALK]
+
+
+def persona_labels(playbook: Playbook) -> list[str]:
+    return [*playbook.persona_ids, NO_PERSONA]
+
+
+def persona_fingerprint(model: str, labels: Sequence[str]) -> str:
+    """What a persona head must match to be used: the model, the training settings and the labels."""
+    return hashlib.sha256(f"{model}|persona|clip={TRAIN_MAX_CHARS}|l2={L2}|steps={STEPS}|{','.join(labels)}".encode()).hexdigest()[:16]
 
 
 def fingerprint(model: str, examples: Sequence[tuple[str, str]]) -> str:
@@ -144,37 +164,54 @@ def same_text(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def newest_messages(paths: Sequence[Path], labels: Sequence[str]) -> list[tuple[str, str]]:
-    """(newest message of the person, stage) of every labelled conversation in ``paths`` (the
-    JSONL shape of ``evals/datasets/journey_*.jsonl``); a stage not in ``labels`` names its line."""
+def _newest_message(case: dict[str, Any]) -> str | None:
+    said = [m.get("content") or "" for m in case["input"].get("messages", [])
+            if isinstance(m, dict) and str(m.get("role") or "user").strip().lower() not in COMPANY_ROLES
+            and (m.get("content") or "").strip()]
+    return said[-1] if said else None
+
+
+def _cases(paths: Sequence[Path]) -> list[tuple[Path, int, dict[str, Any]]]:
+    return [(Path(path), number, json.loads(line)) for path in paths
+            for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+
+
+def newest_messages(paths: Sequence[Path], labels: Sequence[str], field: str = "stage",
+                    missing: str | None = None) -> list[tuple[str, str]]:
+    """(newest message of the person, label) of every labelled conversation in ``paths`` (the
+    JSONL shape of ``evals/datasets/journey_*.jsonl``). The label is the case's ``field``
+    (``stage`` or ``persona``), ``missing`` where it is null; one not in ``labels`` names its line."""
     found: list[tuple[str, str]] = []
-    for path in paths:
-        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            case = json.loads(line)
-            said = [m.get("content") or "" for m in case["input"].get("messages", [])
-                    if isinstance(m, dict) and str(m.get("role") or "user").strip().lower() not in COMPANY_ROLES
-                    and (m.get("content") or "").strip()]
-            if case.get("stage") not in labels:
-                raise ValueError(f"{path}:{number}: unknown stage {case.get('stage')!r}")
-            if said:
-                found.append((said[-1], case["stage"]))
+    for path, number, case in _cases(paths):
+        label = case.get(field)
+        label = missing if label is None else label
+        if label not in labels:
+            raise ValueError(f"{path}:{number}: unknown {field} {case.get(field)!r}")
+        text = _newest_message(case)
+        if text is not None:
+            found.append((text, label))
     return found
 
 
-def case_examples(paths: Sequence[Path], labels: Sequence[str],
-                  held_out: Sequence[Path] = ()) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+def case_examples(paths: Sequence[Path], labels: Sequence[str], held_out: Sequence[Path] = (), field: str = "stage",
+                  missing: str | None = None) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     """The training conversations of ``paths`` (see ``newest_messages``) and a record of where
     they came from. A message that is also the newest message of a case in ``held_out`` is left
     out (different authors do write the same "Pricing?"): the held-out figure must not reward
     having learned its own sentences."""
-    forbidden = {same_text(text) for text, _ in newest_messages(held_out, labels)} if held_out else set()
-    everything = newest_messages(paths, labels)
+    forbidden = {same_text(text) for _, _, case in _cases(held_out) if (text := _newest_message(case)) is not None}
+    everything = newest_messages(paths, labels, field, missing)
     found = [(text, label) for text, label in everything if same_text(text) not in forbidden]
     digest = hashlib.sha256("".join(f"\n{label}\t{text}" for text, label in sorted(found)).encode()).hexdigest()[:16]
     return found, {"files": [Path(p).name for p in paths], "count": len(found), "weight": CASE_WEIGHT, "digest": digest,
                    "held_out": [Path(p).name for p in held_out], "left_out_as_held_out": len(everything) - len(found)}
+
+
+def persona_cases(paths: Sequence[Path], playbook: Playbook,
+                  held_out: Sequence[Path] = ()) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The persona head's training conversations: newest message and persona (null → ``none``)."""
+    found, record = case_examples(paths, persona_labels(playbook), held_out, "persona", NO_PERSONA)
+    return found, {**record, "weight": 1.0}
 
 
 def embed_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -195,19 +232,24 @@ def fit_stage_head(playbook: Playbook, model: str, examples: Sequence[tuple[str,
     return head
 
 
-def train_stage_head(playbook: Playbook, embedder: Embedder, case_files: Sequence[Path] = (),
-                     held_out: Sequence[Path] = (), example_vectors: np.ndarray | None = None) -> SemanticHead:
-    """The head from the playbook's example sentences and, if given, labelled conversations
-    (none whose message is also in a ``held_out`` set); ``example_vectors``: the examples
-    already embedded (``embed_texts``), by a caller that needs them too."""
+def train_stage_head(playbook: Playbook, embedder: Embedder) -> SemanticHead:
+    """A head from the playbook's example sentences alone: what a company playbook with its own
+    examples gets when it is first loaded (the shipped head also learned from the labelled
+    conversations: ``python -m evals train semantic-head``)."""
     examples = stage_examples(playbook)
     if not examples:
         raise ValueError("the playbook has no example sentences (stages[].exemplars) to train on")
-    if example_vectors is None:
-        example_vectors = embed_texts(embedder, [text for text, _ in examples])
-    cases, record = case_examples(case_files, playbook.stage_ids, held_out) if case_files else ([], None)
-    return fit_stage_head(playbook, embedder.name, examples, example_vectors,
-                          cases, embed_texts(embedder, [text for text, _ in cases]) if cases else None, record)
+    return fit_stage_head(playbook, embedder.name, examples, embed_texts(embedder, [text for text, _ in examples]))
+
+
+def fit_persona_head(playbook: Playbook, model: str, cases: Sequence[tuple[str, str]], case_vectors: np.ndarray,
+                     record: dict[str, Any] | None = None) -> SemanticHead:
+    """The persona head from embedded labelled conversations (each weight 1: there are no
+    example sentences to balance)."""
+    labels = persona_labels(playbook)
+    head = train_head(case_vectors, [label for _, label in cases], labels, model, persona_fingerprint(model, labels))
+    head.examples, head.cases = 0, record
+    return head
 
 
 def load_head(path: Path) -> SemanticHead | None:
@@ -218,17 +260,19 @@ def load_head(path: Path) -> SemanticHead | None:
 
 
 class SemanticScorer:
-    """Stage probabilities of a message; vectors of repeated messages are reused."""
+    """Stage (and, with a persona head, persona) probabilities of a message; vectors of repeated
+    messages are reused, so both heads read one pass of the model."""
 
-    def __init__(self, embedder: Embedder, head: SemanticHead, max_chars: int = MAX_CHARS) -> None:
+    def __init__(self, embedder: Embedder, head: SemanticHead, max_chars: int = MAX_CHARS,
+                 persona: SemanticHead | None = None) -> None:
         self.embedder = embedder
         self.head = head
+        self.persona = persona
         self.max_chars = max_chars
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def stage_probabilities(self, text: str) -> dict[str, float]:
-        """A probability per stage and for ``small_talk``; the model's cost grows with the
-        text, so only the end of a long message (``max_chars``) is read."""
+    def _vector(self, text: str) -> np.ndarray:
+        """The model reads the end of a long message only (``max_chars``): its cost grows with the text."""
         key = clip_text(text, self.max_chars)
         vector = self._vectors.get(key)
         if vector is None:
@@ -236,32 +280,53 @@ class SemanticScorer:
             self._vectors[key] = vector
             if len(self._vectors) > CACHE_SIZE:
                 self._vectors.popitem(last=False)
-        return self.head.probabilities(vector)
+        return vector
+
+    def stage_probabilities(self, text: str) -> dict[str, float]:
+        """A probability per stage and for ``small_talk``."""
+        return self.head.probabilities(self._vector(text))
+
+    def persona_probabilities(self, text: str) -> dict[str, float]:
+        """A probability per persona and for ``none`` (empty without a persona head)."""
+        return self.persona.probabilities(self._vector(text)) if self.persona is not None else {}
 
     def forget(self) -> None:
         """Drop the remembered vectors (a benchmark times unseen messages)."""
         self._vectors.clear()
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.head.model, "examples": self.head.examples, "fingerprint": self.head.fingerprint}
+        return {"model": self.head.model, "examples": self.head.examples, "fingerprint": self.head.fingerprint,
+                "persona_head": self.persona.fingerprint if self.persona is not None else None}
+
+
+def load_persona_head(playbook: Playbook, model: str, path: Path = PERSONA_HEAD_FILE) -> SemanticHead | None:
+    """The shipped persona head if it was trained with ``model`` for the playbook's personas."""
+    head = load_head(path)
+    labels = persona_labels(playbook)
+    ok = head is not None and head.labels == labels and head.fingerprint == persona_fingerprint(model, labels)
+    return head if ok else None
 
 
 def build_scorer(
-    playbook: Playbook, embedder: Embedder, head_file: Path = HEAD_FILE, cache_dir: Path | None = None
+    playbook: Playbook, embedder: Embedder, head_file: Path = HEAD_FILE, cache_dir: Path | None = None,
+    persona_file: Path = PERSONA_HEAD_FILE,
 ) -> SemanticScorer | None:
     """The scorer for ``playbook``: the shipped head if it was trained on the same examples with
-    the same model, else one trained now (and kept in ``cache_dir``). ``None`` without examples."""
+    the same model, else one trained now (and kept in ``cache_dir``), and the shipped persona
+    head if it fits the playbook's personas. ``None`` without examples."""
     examples = stage_examples(playbook)
     if not examples:
         return None
+    persona = load_persona_head(playbook, embedder.name, persona_file)
+    max_chars = playbook.scoring.stage.semantic_max_chars
     wanted = fingerprint(embedder.name, examples)
     candidates = [head_file] + ([cache_dir / f"semantic_head-{wanted}.jsonl"] if cache_dir else [])
     for path in candidates:
         head = load_head(path)
         if head is not None and head.fingerprint == wanted and head.labels == head_labels(playbook):
-            return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
+            return SemanticScorer(embedder, head, max_chars, persona)
     head = train_stage_head(playbook, embedder)
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         (cache_dir / f"semantic_head-{wanted}.jsonl").write_text("\n".join(head.to_lines()) + "\n", encoding="utf-8")
-    return SemanticScorer(embedder, head, playbook.scoring.stage.semantic_max_chars)
+    return SemanticScorer(embedder, head, max_chars, persona)
