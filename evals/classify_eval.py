@@ -45,7 +45,8 @@ DEFAULT_CASES = HERE / "datasets" / "journey_cases.jsonl"
 TRAINING_SETS = [HERE / "datasets" / name for name in (
     "journey_cases.jsonl", "journey_dev_de.jsonl", "journey_dev_en.jsonl", "journey_blind3_de.jsonl", "journey_blind3_en.jsonl",
     "journey_terse_de.jsonl", "journey_terse_en.jsonl", "journey_threads_de.jsonl", "journey_threads_en.jsonl",
-    "journey_indirect_de.jsonl", "journey_indirect_en.jsonl")]
+    "journey_indirect_de.jsonl", "journey_indirect_en.jsonl", "journey_formal_de.jsonl", "journey_formal_en.jsonl",
+    "journey_history_de.jsonl", "journey_history_en.jsonl", "journey_voices_de.jsonl", "journey_voices_en.jsonl")]
 """The labelled sets the semantic head learns from (``python -m evals train semantic-head``).
 ``journey_blind4_*`` and ``journey_blind5_*`` are held out: never trained or tuned on, measured
 as the fresh-eyes figures."""

@@ -104,7 +104,7 @@ def test_head_cv_folds_pair_the_languages_of_a_set() -> None:
     from evals.head_cv import folds
 
     grouped = folds(list(TRAINING_SETS))
-    assert list(grouped) == ["cases", "dev", "blind3", "terse", "threads", "indirect"]
+    assert list(grouped) == ["cases", "dev", "blind3", "terse", "threads", "indirect", "formal", "history", "voices"]
     assert all(len(paths) == (1 if name == "cases" else 2) for name, paths in grouped.items())
     assert not {path for paths in grouped.values() for path in paths} & set(HELD_OUT)
 
@@ -118,3 +118,24 @@ def test_head_cv_refuses_a_missing_set_or_a_held_out_one(capsys: pytest.CaptureF
     with pytest.raises(SystemExit):
         main(["--sets", str(TRAINING_SETS[0]), str(HELD_OUT[0])])
     assert "is a held-out set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "read"), [
+    ("Guten Tag,  wir möchten die Testphase in ein Abo umwandeln. Wie läuft das ab?  Mit freundlichen Grüßen Lena Hofmann, Einkauf",
+     "wir möchten die Testphase in ein Abo umwandeln. Wie läuft das ab?"),
+    ("Dear team, can you send a quote? Cheers, Tom", "can you send a quote?"),
+    ("Thanks for the demo. Best regards, Anna Smith, Head of IT", "Thanks for the demo."),
+    ("Welche Optionen haben wir?  MfG H. Becker Geschäftsführung", "Welche Optionen haben wir?"),
+    # not a letter's frame: left as written
+    ("Hi there – what exactly does your company do?", "Hi there – what exactly does your company do?"),
+    ("this is the best solution we have found so far.", "this is the best solution we have found so far."),
+    ("Danke, und Grüße an Herrn Weber, der uns super betreut hat.", "Danke, und Grüße an Herrn Weber, der uns super betreut hat."),
+    ("Grüße aus Wien! Was kostet das?", "Grüße aus Wien! Was kostet das?"),
+    ("Kind regards", "Kind regards"),  # nothing else to read: the text stays
+])
+def test_the_model_reads_a_letter_without_its_greeting_and_signature(text: str, read: str) -> None:
+    """The model reads the end of a message; a signature must not fill it with a name."""
+    from assistant.journey.semantic import clip_text, letter_body
+
+    assert letter_body(text) == read
+    assert clip_text(text) == " ".join(read.split())

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -89,9 +90,28 @@ def fingerprint(model: str, examples: Sequence[tuple[str, str]]) -> str:
     return digest.hexdigest()[:16]
 
 
+SALUTATION = re.compile(
+    r"^\s*(?:sehr geehrte[rs]?|liebe[rs]?|hallo|hi|hey|hello|dear|guten (?:tag|morgen|abend)|gr[üu]e?zi|servus|moin"
+    r"|good (?:morning|afternoon|evening))\b[^,!:\n?]{0,60}[,!:]\s*", re.IGNORECASE)
+"""A letter's greeting ("Sehr geehrte Damen und Herren,", "Hi Anna,"): says nothing of the stage."""
+SIGN_OFF = re.compile(
+    r"\s*(?:(?:mit (?:den )?(?:freundlichen|besten|herzlichen|sonnigen) gr[üu](?:ß|ss)en|(?:freundliche|beste|viele|herzliche"
+    r"|liebe|sch[öo]ne) gr[üu](?:ß|ss)e|best regards|kind regards|warm regards|best wishes|yours sincerely|sincerely"
+    r"|(?:many )?thanks in advance|vielen dank im voraus|danke im voraus)\b[^?!]{0,90}"
+    r"|(?:gr[üu](?:ß|ss)e?|mfg|lg|vg|regards|cheers)\b[^?!]{0,40})$", re.IGNORECASE)
+"""A letter's closing and signature at the very end ("Mit freundlichen Grüßen Werner K., Geschäftsführer"): it
+would fill the few characters the model reads (the end of the message) with a name."""
+
+
+def letter_body(text: str) -> str:
+    """``text`` without a letter's greeting and closing, where they leave something to read."""
+    body = SIGN_OFF.sub("", SALUTATION.sub("", text, count=1))
+    return body if body.strip() else text
+
+
 def clip_text(text: str, limit: int = MAX_CHARS) -> str:
-    """The end of ``text`` up to ``limit`` characters, starting at a word."""
-    flat = " ".join(text.split())
+    """The end of ``text`` (without a letter's greeting and closing) up to ``limit`` characters, starting at a word."""
+    flat = " ".join(letter_body(text).split())
     if len(flat) <= limit:
         return flat
     tail = flat[-limit:]
