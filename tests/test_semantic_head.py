@@ -124,6 +124,7 @@ def test_head_cv_refuses_a_missing_set_or_a_held_out_one(capsys: pytest.CaptureF
     ("Guten Tag,  wir möchten die Testphase in ein Abo umwandeln. Wie läuft das ab?  Mit freundlichen Grüßen Lena Hofmann, Einkauf",
      "wir möchten die Testphase in ein Abo umwandeln. Wie läuft das ab?"),
     ("Dear team, can you send a quote? Cheers, Tom", "can you send a quote?"),
+    ("Können Sie mir bitte helfen?\n\nDanke und freundliche Grüße\nS. Roth", "Können Sie mir bitte helfen?"),
     ("Thanks for the demo. Best regards, Anna Smith, Head of IT", "Thanks for the demo."),
     ("Welche Optionen haben wir?  MfG H. Becker Geschäftsführung", "Welche Optionen haben wir?"),
     # not a letter's frame: left as written
@@ -132,6 +133,8 @@ def test_head_cv_refuses_a_missing_set_or_a_held_out_one(capsys: pytest.CaptureF
     ("Danke, und Grüße an Herrn Weber, der uns super betreut hat.", "Danke, und Grüße an Herrn Weber, der uns super betreut hat."),
     ("Grüße aus Wien! Was kostet das?", "Grüße aus Wien! Was kostet das?"),
     ("Kind regards", "Kind regards"),  # nothing else to read: the text stays
+    ("Our screens are all from LG", "Our screens are all from LG"),
+    ("I have two questions with regards to the API", "I have two questions with regards to the API"),
 ])
 def test_the_model_reads_a_letter_without_its_greeting_and_signature(text: str, read: str) -> None:
     """The model reads the end of a message; a signature must not fill it with a name."""

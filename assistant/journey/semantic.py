@@ -95,12 +95,13 @@ SALUTATION = re.compile(
     r"|good (?:morning|afternoon|evening))\b[^,!:\n?]{0,60}[,!:]\s*", re.IGNORECASE)
 """A letter's greeting ("Sehr geehrte Damen und Herren,", "Hi Anna,"): says nothing of the stage."""
 SIGN_OFF = re.compile(
-    r"\s*(?:(?:mit (?:den )?(?:freundlichen|besten|herzlichen|sonnigen) gr[üu](?:ß|ss)en|(?:freundliche|beste|viele|herzliche"
+    r"(?:^|(?<=[.!?,;:)]))\s*(?:(?:danke|vielen dank|thanks|thank you)\s*(?:und|and|&)\s*)?(?:(?:mit (?:den )?(?:freundlichen|besten|herzlichen|sonnigen) gr[üu](?:ß|ss)en|(?:freundliche|beste|viele|herzliche"
     r"|liebe|sch[öo]ne) gr[üu](?:ß|ss)e|best regards|kind regards|warm regards|best wishes|yours sincerely|sincerely"
     r"|(?:many )?thanks in advance|vielen dank im voraus|danke im voraus)\b[^?!]{0,90}"
     r"|(?:gr[üu](?:ß|ss)e?|mfg|lg|vg|regards|cheers)\b[^?!]{0,40})$", re.IGNORECASE)
-"""A letter's closing and signature at the very end ("Mit freundlichen Grüßen Werner K., Geschäftsführer"): it
-would fill the few characters the model reads (the end of the message) with a name."""
+"""A letter's closing and signature at the very end, after a sentence ("Mit freundlichen Grüßen Werner K.,
+Geschäftsführer"): it would fill the few characters the model reads (the end of the message) with a name.
+"LG" in "we use LG panels" or "regards" in "questions with regards to the API" is not one."""
 
 
 def letter_body(text: str) -> str:
