@@ -131,6 +131,14 @@ def macro_f1(gold: Sequence[str | None], pred: Sequence[str | None], labels: Seq
     return sum(s["f1"] for s in scores.values()) / len(scores) if scores else 0.0
 
 
+def persona_macro_f1(gold: Sequence[str | None], pred: Sequence[str | None], count_null: bool = False) -> float:
+    """Persona macro-F1 as the reports give it: cases labelled null left out, or with ``count_null``
+    counted too (a persona named for one is a false positive of that persona)."""
+    pairs = [(g, p) for g, p in zip(gold, pred, strict=True) if count_null or g is not None]
+    g, p = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+    return macro_f1(g, p, label_set(g, p, PERSONAS))
+
+
 def confusion_matrix(gold: Sequence[str | None], pred: Sequence[str | None],
                      order: Sequence[str] = ()) -> dict[str, dict[str, int]]:
     """``matrix[gold][predicted]`` counts; an abstention is the column ``(none)``."""
@@ -230,10 +238,8 @@ def evaluate(cases: Sequence[Case], results: Sequence[dict[str, Any]], threshold
                                     "confidence": results[i].get(f"{field}_confidence"), "tags": list(cases[i].tags)}
                                    for i in labelled if gold[i] != pred[i]]}
     # The stricter persona figure: null-labelled cases count too, a persona named for one is a false positive.
-    every_gold = [c.persona for c in cases]
-    every_pred = [r.get("persona") if isinstance(r.get("persona"), str) else None for r in results]
-    report["persona"]["with_null_cases"] = {"n": len(cases), "macro_f1": macro_f1(
-        every_gold, every_pred, label_set(every_gold, every_pred, PERSONAS))}
+    report["persona"]["with_null_cases"] = {"n": len(cases), "macro_f1": persona_macro_f1(
+        [c.persona for c in cases], [r.get("persona") if isinstance(r.get("persona"), str) else None for r in results], True)}
     report["persona_abstention"] = abstention_report(cases, results, threshold)
     problems: dict[str, int] = {}
     for result in results:

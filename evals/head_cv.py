@@ -31,15 +31,15 @@ import numpy as np
 
 from assistant.journey.classifier import JourneyClassifier
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import (CASE_WEIGHT, SemanticHead, SemanticScorer, case_examples, embed_texts,
-                                       fit_persona_head, fit_stage_head, persona_cases, stage_examples)
-from evals.classify_eval import HELD_OUT, HELD_OUT_SETS, TRAINING_SETS, Case, format_table, load_cases, macro_f1
-
-SCORES = ("examples_only", "with_other_sets", "persona_cues_only", "persona_with_other_sets",
-          "persona_strict_cues_only", "persona_strict_with_other_sets")
+from assistant.journey.semantic import (CASE_WEIGHT, SemanticHead, SemanticScorer, embed_texts, fit_persona_head,
+                                       fit_stage_head, stage_examples, training_cases)
+from evals.classify_eval import (HELD_OUT, HELD_OUT_SETS, TRAINING_SETS, Case, format_table, load_cases, macro_f1,
+                                 persona_macro_f1)
 from knowledge.embeddings import create_embedder
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "head_cv.json"
+SCORES = ("examples_only", "with_other_sets", "persona_cues_only", "persona_with_other_sets",
+          "persona_strict_cues_only", "persona_strict_with_other_sets")
 
 
 def folds(paths: list[Path]) -> dict[str, list[Path]]:
@@ -59,11 +59,10 @@ def run(output: Path = RESULTS_FILE, held_out: bool = True, training_sets: list[
     examples = stage_examples(playbook)
     example_vectors = embed_texts(embedder, [text for text, _ in examples])
     held_out_files = [path for path in HELD_OUT if path.exists()]
-    fold_cases = {fold: case_examples(paths, playbook.stage_ids, held_out_files)[0] for fold, paths in sets.items()}
-    fold_vectors = {fold: embed_texts(embedder, [text for text, _ in found]) for fold, found in fold_cases.items()}
-    fold_personas = {fold: persona_cases(paths, playbook, held_out_files)[0] for fold, paths in sets.items()}
-    for fold, found in fold_personas.items():  # the same newest messages: their vectors are reused
-        assert [text for text, _ in found] == [text for text, _ in fold_cases[fold]], fold
+    found = {fold: training_cases(paths, playbook, held_out_files) for fold, paths in sets.items()}
+    fold_cases = {fold: stages for fold, (stages, _, _, _) in found.items()}
+    fold_personas = {fold: personas for fold, (_, _, personas, _) in found.items()}  # the same messages: one embedding
+    fold_vectors = {fold: embed_texts(embedder, [text for text, _ in cases]) for fold, cases in fold_cases.items()}
 
     def head_without(left_out: str | None, with_cases: bool) -> SemanticScorer:
         kept = [fold for fold in fold_cases if with_cases and fold != left_out]
@@ -80,10 +79,8 @@ def run(output: Path = RESULTS_FILE, held_out: bool = True, training_sets: list[
         classifier = JourneyClassifier(playbook, scorer)
         results = [classifier.classify_data(case.input) for case in cases]
         stage = macro_f1([case.stage for case in cases], [r["stage"] for r in results], playbook.stage_ids)
-        labelled = [(case.persona, r["persona"]) for case, r in zip(cases, results, strict=True) if case.persona is not None]
-        persona = macro_f1([g for g, _ in labelled], [p for _, p in labelled], playbook.persona_ids)
-        strict = macro_f1([case.persona for case in cases], [r["persona"] for r in results], playbook.persona_ids)
-        return stage, persona, strict
+        gold, predicted = [case.persona for case in cases], [r["persona"] for r in results]
+        return stage, persona_macro_f1(gold, predicted), persona_macro_f1(gold, predicted, count_null=True)
 
     def row(name: str, cases: list[Case], baseline: SemanticScorer, trained: SemanticScorer) -> dict[str, Any]:
         (stage_0, persona_0, strict_0), (stage_1, persona_1, strict_1) = scores(baseline, cases), scores(trained, cases)

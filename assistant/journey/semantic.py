@@ -235,6 +235,17 @@ def persona_cases(paths: Sequence[Path], playbook: Playbook,
     return found, {**record, "weight": 1.0}
 
 
+def training_cases(paths: Sequence[Path], playbook: Playbook, held_out: Sequence[Path] = ()
+                   ) -> tuple[list[tuple[str, str]], dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
+    """The stage head's and the persona head's conversations (``case_examples``, ``persona_cases``)
+    with their records: the same newest messages in the same order, so one embedding serves both."""
+    stages, stage_record = case_examples(paths, playbook.stage_ids, held_out)
+    personas, persona_record = persona_cases(paths, playbook, held_out)
+    if [text for text, _ in personas] != [text for text, _ in stages]:
+        raise ValueError("the stage and persona conversations differ")
+    return stages, stage_record, personas, persona_record
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Training vectors: each text clipped to ``TRAIN_MAX_CHARS`` and embedded as a query."""
     return np.asarray([embedder.embed_query(clip_text(text, TRAIN_MAX_CHARS)) for text in texts])

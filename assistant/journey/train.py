@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.journey.playbook import load_playbook
-from assistant.journey.semantic import (HEAD_FILE, NO_PERSONA, PERSONA_HEAD_FILE, case_examples, embed_texts,
-                                       fit_persona_head, fit_stage_head, persona_cases, stage_examples)
+from assistant.journey.semantic import (HEAD_FILE, NO_PERSONA, PERSONA_HEAD_FILE, embed_texts, fit_persona_head,
+                                       fit_stage_head, stage_examples, training_cases)
 from knowledge.embeddings import create_embedder
 
 
@@ -42,7 +42,8 @@ def main() -> None:
     if not examples:
         parser.error("the playbook has no example sentences (stages[].exemplars) to train on")
     vectors = embed_texts(embedder, [text for text, _ in examples])
-    cases, record = case_examples(args.cases, playbook.stage_ids, args.held_out) if args.cases else ([], None)
+    cases, record, personas, persona_record = (training_cases(args.cases, playbook, args.held_out) if args.cases
+                                                else ([], None, [], None))
     case_vectors = embed_texts(embedder, [text for text, _ in cases]) if cases else None
     head = fit_stage_head(playbook, embedder.name, examples, vectors, cases, case_vectors, record)
     correct = 0
@@ -55,10 +56,7 @@ def main() -> None:
     print(f"trained on {len(examples)} example sentences{learned} with {head.model} in {time.perf_counter() - started:.1f} s; "
           f"training accuracy {correct / len(examples):.3f}; max |weight| {float(np.abs(head.weights).max()):.2f}; "
           f"fingerprint {head.fingerprint} -> {args.out}")
-    if case_vectors is not None:
-        personas, persona_record = persona_cases(args.cases, playbook, args.held_out)
-        # the same newest messages as the stage head's: their vectors are reused
-        assert [text for text, _ in personas] == [text for text, _ in cases]
+    if case_vectors is not None:  # the same newest messages as the stage head's: their vectors are reused
         persona = fit_persona_head(playbook, embedder.name, personas, case_vectors, persona_record)
         persona_out.write_text("\n".join(persona.to_lines()) + "\n", encoding="utf-8")
         print(f"persona head: the same {len(personas)} conversations with their personas (null: {NO_PERSONA}); "
